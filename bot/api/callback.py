@@ -1,0 +1,90 @@
+"""The WeCom callback: URL check (GET) and encrypted messages and events (POST), acknowledged at once."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from bot.api.deps import RuntimeDep
+from bot.intake import store_callback
+from bot.wecom.callback import MAX_BODY_BYTES, CallbackRefused
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+NOT_CONFIGURED = (
+    "WeCom callback is not configured: set DRAFTBOT_WECOM_CORP_ID, DRAFTBOT_WECOM_TOKEN and "
+    "DRAFTBOT_WECOM_AES_KEY\n"
+)
+
+
+def _refuse(runtime, refused: CallbackRefused, request: Request) -> PlainTextResponse:  # noqa: ANN001
+    runtime.metrics.callbacks.labels(f"refused_{refused.status}").inc()
+    log.warning("callback refused %s from %s: %s", refused.status, request.client.host if request.client else "?", refused.reason)
+    return PlainTextResponse(refused.reason + "\n", status_code=refused.status)
+
+
+@router.get("/wecom/callback", response_class=PlainTextResponse)
+def verify_url(request: Request, runtime: RuntimeDep) -> Response:
+    """WeCom's URL check: answer the decrypted echostr as the whole body."""
+    if runtime.crypto is None:
+        return PlainTextResponse(NOT_CONFIGURED, status_code=503)
+    params = request.query_params
+    try:
+        echo = runtime.crypto.verify_url(
+            msg_signature=params.get("msg_signature", ""), timestamp=params.get("timestamp", ""),
+            nonce=params.get("nonce", ""), echostr=params.get("echostr", ""),
+        )
+    except CallbackRefused as refused:
+        return _refuse(runtime, refused, request)
+    runtime.metrics.callbacks.labels("url_verified").inc()
+    return Response(content=echo.encode(), media_type="text/plain")
+
+
+@router.post("/wecom/callback")
+async def receive(request: Request, runtime: RuntimeDep) -> Response:
+    """Verify, decrypt and durably store a callback, then answer 200 with an empty body."""
+    if runtime.crypto is None:
+        return PlainTextResponse(NOT_CONFIGURED, status_code=503)
+    try:
+        body = await _read_capped(request)
+        params = request.query_params
+        event = runtime.crypto.open(
+            body=body, msg_signature=params.get("msg_signature", ""), timestamp=params.get("timestamp", ""),
+            nonce=params.get("nonce", ""), now=runtime.clock().timestamp(),
+        )
+    except CallbackRefused as refused:
+        return _refuse(runtime, refused, request)
+    if event.kind == "unknown" or not event.dedupe_key:
+        runtime.metrics.callbacks.labels("ignored").inc()
+        log.info("callback of unknown type %s ignored", event.name)
+        return Response(status_code=200)
+    added = await run_in_threadpool(_store, runtime, event)
+    if added:
+        runtime.worker.wake()
+    runtime.metrics.callbacks.labels("accepted" if added else "duplicate").inc()
+    log.info("callback %s %s %s", event.kind, event.name, "stored" if added else "is a retry: already stored")
+    return Response(status_code=200)
+
+
+def _store(runtime, event) -> bool:  # noqa: ANN001
+    with runtime.sessions() as session:
+        added = store_callback(session, event, now=runtime.clock())
+        session.commit()
+    return added
+
+
+async def _read_capped(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise CallbackRefused(413, f"body over {MAX_BODY_BYTES} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise CallbackRefused(413, f"body over {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

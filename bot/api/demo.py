@@ -1,0 +1,99 @@
+"""Try it without WeCom: a page where one person plays the customer and the staff member (demo channel only)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from bot.api.deps import RuntimeDep, SessionDep
+from bot.api.schemas import ApproveIn, DraftOut, RejectIn
+from bot.db.models import Draft, Message
+from bot.errors import TransitionError
+from bot.intake import store_inbound
+from bot.outbox import approve, reject
+from bot.pipeline import Inbound
+
+router = APIRouter(tags=["demo"])
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "web" / "templates"))
+DEMO_STAFF = "demo-staff"
+
+
+class DemoMessageIn(BaseModel):
+    customer_id: str = Field("demo-customer", min_length=1, max_length=64)
+    customer_name: str = Field("", max_length=64)
+    text: str = Field(min_length=1, max_length=1000)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "demo.html", {"personas": runtime.pipeline.book.names(), "default_persona": runtime.settings.default_persona}
+    )
+
+
+@router.post("/demo/messages", status_code=202)
+def customer_says(body: DemoMessageIn, session: SessionDep, runtime: RuntimeDep) -> dict:
+    """The customer side: a new message in the demo chat."""
+    inbound = Inbound(
+        msg_id=uuid.uuid4().hex, channel="demo", customer_id=body.customer_id,
+        text=body.text, customer_name=body.customer_name,
+    )
+    message_id = store_inbound(session, inbound, now=runtime.clock())
+    session.commit()
+    runtime.worker.wake()
+    return {"message_id": message_id}
+
+
+@router.get("/demo/conversation")
+def conversation(session: SessionDep, customer_id: str = "demo-customer") -> dict:
+    """The demo chat as the customer sees it, and the drafts as the staff member sees them."""
+    messages = session.scalars(
+        select(Message).where(Message.channel == "demo", Message.customer_id == customer_id).order_by(Message.id)
+    )
+    drafts = session.scalars(
+        select(Draft).where(Draft.channel == "demo", Draft.customer_id == customer_id).order_by(Draft.id.desc()).limit(20)
+    )
+    return {
+        "messages": [
+            {"id": m.id, "direction": m.direction, "text": m.text, "created_at": m.created_at.isoformat(), "staff_id": m.staff_id}
+            for m in messages
+        ],
+        "drafts": [DraftOut.of(d).model_dump(mode="json") for d in drafts],
+    }
+
+
+def _demo_draft(session, draft_id: int) -> Draft:  # noqa: ANN001
+    draft = session.get(Draft, draft_id)
+    if draft is None or draft.channel != "demo":
+        raise HTTPException(404, f"no demo draft {draft_id}")
+    return draft
+
+
+@router.post("/demo/drafts/{draft_id}/approve")
+def staff_approves(draft_id: int, body: ApproveIn, session: SessionDep, runtime: RuntimeDep) -> dict:
+    """The staff side: approve (optionally edited); only demo-channel drafts, so no real customer is reached."""
+    draft = _demo_draft(session, draft_id)
+    try:
+        approve(session, draft, user=DEMO_STAFF, role="staff", text=body.text, now=runtime.clock())
+    except TransitionError as exc:
+        raise HTTPException(409, str(exc)) from None
+    session.commit()
+    runtime.worker.wake()
+    return DraftOut.of(draft).model_dump(mode="json")
+
+
+@router.post("/demo/drafts/{draft_id}/reject")
+def staff_rejects(draft_id: int, session: SessionDep, runtime: RuntimeDep, body: RejectIn | None = None) -> dict:
+    draft = _demo_draft(session, draft_id)
+    try:
+        reject(session, draft, user=DEMO_STAFF, role="staff", reason=body.reason if body else None, now=runtime.clock())
+    except TransitionError as exc:
+        raise HTTPException(409, str(exc)) from None
+    session.commit()
+    return DraftOut.of(draft).model_dump(mode="json")

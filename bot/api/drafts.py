@@ -1,0 +1,106 @@
+"""The staff API: list, read, approve and reject drafts; take in messages from other sources."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.api.deps import CurrentUser, RuntimeDep, SessionDep
+from bot.api.schemas import ApproveIn, DraftOut, MessageAccepted, MessageIn, RejectIn
+from bot.db.models import Draft, Message
+from bot.db.tokens import User
+from bot.drafts.lifecycle import Status, may_see
+from bot.errors import NotAllowed, TransitionError
+from bot.intake import store_inbound
+from bot.outbox import approve, reject
+from bot.pipeline import Inbound
+
+router = APIRouter(prefix="/api", tags=["drafts"])
+
+
+def _visible(user: User):  # noqa: ANN202
+    if user.role == "admin":
+        return True
+    return or_(Draft.assignee.is_(None), Draft.assignee == user.user_id)
+
+
+@router.get("/drafts", response_model=list[DraftOut])
+def list_drafts(
+    session: SessionDep,
+    user: CurrentUser,
+    status: Status | None = Query(None, description="only drafts in this state"),
+    customer_id: str | None = Query(None),
+    limit: int = Query(50, ge=1, le=500),
+) -> list[DraftOut]:
+    """Drafts the user may see, newest first."""
+    query = select(Draft).where(_visible(user)).order_by(Draft.id.desc()).limit(limit)
+    if status:
+        query = query.where(Draft.status == status.value)
+    if customer_id:
+        query = query.where(Draft.customer_id == customer_id)
+    return [DraftOut.of(d) for d in session.scalars(query)]
+
+
+def _load(session: Session, draft_id: int, user: User) -> Draft:
+    draft = session.get(Draft, draft_id, with_for_update=True)
+    if draft is None or not may_see(draft, user=user.user_id, role=user.role):
+        raise HTTPException(404, f"no draft {draft_id}")
+    return draft
+
+
+@router.get("/drafts/{draft_id}", response_model=DraftOut)
+def get_draft(draft_id: int, session: SessionDep, user: CurrentUser) -> DraftOut:
+    return DraftOut.of(_load(session, draft_id, user))
+
+
+@router.post("/drafts/{draft_id}/approve", response_model=DraftOut)
+def approve_draft(draft_id: int, body: ApproveIn, session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> DraftOut:
+    """Approve the draft (or send `text` instead); the worker then delivers exactly that text."""
+    draft = _load(session, draft_id, user)
+    try:
+        changed = approve(session, draft, user=user.user_id, role=user.role, text=body.text, now=runtime.clock())
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
+    except TransitionError as exc:
+        raise HTTPException(409, str(exc)) from None
+    session.commit()
+    if changed:
+        runtime.metrics.decisions.labels("edited" if draft.final_text != draft.original_text else "approved").inc()
+        runtime.worker.wake()
+    return DraftOut.of(draft)
+
+
+@router.post("/drafts/{draft_id}/reject", response_model=DraftOut)
+def reject_draft(draft_id: int, session: SessionDep, user: CurrentUser, runtime: RuntimeDep, body: RejectIn | None = None) -> DraftOut:
+    """Decide not to send the draft."""
+    draft = _load(session, draft_id, user)
+    try:
+        changed = reject(session, draft, user=user.user_id, role=user.role, reason=body.reason if body else None, now=runtime.clock())
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
+    except TransitionError as exc:
+        raise HTTPException(409, str(exc)) from None
+    session.commit()
+    if changed:
+        runtime.metrics.decisions.labels("rejected").inc()
+    return DraftOut.of(draft)
+
+
+@router.post("/messages", response_model=MessageAccepted, status_code=202)
+def take_message(body: MessageIn, session: SessionDep, user: CurrentUser, runtime: RuntimeDep, response: Response) -> MessageAccepted:
+    """Take in a customer message; its draft follows within moments (deduplicated by channel and msg_id)."""
+    if user.role != "admin" and body.staff_id not in (None, user.user_id):
+        raise HTTPException(403, "staff may only submit messages for their own chats")
+    inbound = Inbound(
+        msg_id=body.msg_id, channel=body.channel, customer_id=body.customer_id, text=body.text,
+        msg_type=body.msg_type, customer_name=body.customer_name, open_kfid=body.open_kfid, staff_id=body.staff_id,
+    )
+    message_id = store_inbound(session, inbound, now=runtime.clock())
+    session.commit()
+    if message_id is None:
+        response.status_code = 200
+        existing = session.scalar(select(Message.id).where(Message.channel == body.channel, Message.msg_id == body.msg_id))
+        return MessageAccepted(message_id=existing, duplicate=True)
+    runtime.worker.wake()
+    return MessageAccepted(message_id=message_id, duplicate=False)

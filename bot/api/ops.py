@@ -1,0 +1,42 @@
+"""Operations: health and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from bot.api.deps import RuntimeDep
+from bot.db.queue import pending_count
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz(runtime: RuntimeDep) -> JSONResponse:
+    """200 when the database answers; also says what is configured."""
+    try:
+        with runtime.sessions() as session:
+            session.execute(text("SELECT 1"))
+            pending = pending_count(session)
+    except Exception as exc:
+        return JSONResponse({"status": "error", "database": f"{type(exc).__name__}"}, status_code=503)
+    return JSONResponse(
+        {
+            "status": "ok",
+            "database": runtime.engine.dialect.name,
+            "intents": len(runtime.pipeline.intents),
+            "personas": runtime.pipeline.book.names(),
+            "wecom_callback": runtime.crypto is not None,
+            "wecom_kf": runtime.kf_client is not None,
+            "jobs_pending": pending,
+        }
+    )
+
+
+@router.get("/metrics")
+def metrics(runtime: RuntimeDep) -> Response:
+    with runtime.sessions() as session:
+        runtime.metrics.queue_depth.set(pending_count(session))
+    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,85 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from bot.db.models import Draft
+
+
+class DraftOut(BaseModel):
+    """A draft as the API shows it: what the customer said, the draft, and what humans decided."""
+
+    id: int
+    status: str
+    channel: str
+    customer_id: str
+    customer_name: str
+    open_kfid: str | None
+    assignee: str | None
+    message_text: str
+    intent: str | None
+    confidence: float | None
+    runners_up: list
+    persona: str
+    template: str | None
+    text: str
+    final_text: str | None
+    marketing: bool
+    flags: list
+    manual_reason: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+    rejected_by: str | None
+    reject_reason: str | None
+    sent_at: datetime | None
+    send_errcode: int | None
+    send_errmsg: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, draft: Draft) -> "DraftOut":
+        fields = {name: getattr(draft, name) for name in cls.model_fields if name != "text"}
+        return cls(text=draft.original_text, **fields)
+
+
+class ApproveIn(BaseModel):
+    text: str | None = Field(None, max_length=2048, description="the edited text to send instead of the draft")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("edited text is empty: leave it out to send the draft as it is")
+        return value
+
+
+class RejectIn(BaseModel):
+    reason: str | None = Field(None, max_length=500)
+
+
+class MessageIn(BaseModel):
+    """A customer message from another source (chat archive, another pipeline, the demo)."""
+
+    channel: Literal["kf", "archive", "demo"]
+    customer_id: str = Field(min_length=1, max_length=128)
+    text: str = Field(max_length=4096)
+    msg_id: str = Field(min_length=1, max_length=128)
+    staff_id: str | None = Field(None, max_length=128)
+    customer_name: str = Field("", max_length=128)
+    open_kfid: str | None = Field(None, max_length=128, description="required for channel kf")
+    msg_type: str = Field("text", max_length=32)
+
+    @model_validator(mode="after")
+    def _kf_needs_account(self) -> "MessageIn":
+        if self.channel == "kf" and not self.open_kfid:
+            raise ValueError("channel kf needs open_kfid (the kf account to reply from)")
+        return self
+
+
+class MessageAccepted(BaseModel):
+    message_id: int | None
+    duplicate: bool

@@ -1,0 +1,43 @@
+"""The application factory: create_app(settings) builds the runtime, mounts the routes, runs the worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from bot.api import callback, demo, drafts, ops
+from bot.config import Settings, get_settings
+from bot.runtime import Clock, Runtime, system_clock
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
+    """Build a draftbot app: data loaded, classifier trained, database migrated; the worker runs while it serves."""
+    settings = settings or get_settings()
+    runtime = Runtime.build(settings, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.worker.start()
+        log.info("draftbot ready: %d intents, personas %s", len(runtime.pipeline.intents), ", ".join(runtime.pipeline.book.names()))
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    app = FastAPI(title="draftbot", version="0.1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.include_router(callback.router)
+    app.include_router(drafts.router)
+    app.include_router(ops.router)
+    if settings.demo:
+        app.include_router(demo.router)
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

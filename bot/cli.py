@@ -1,0 +1,183 @@
+"""The draftbot command: serve, check, draft, token, db. Thin over the same parts the app uses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.config import Settings, get_settings
+from bot.errors import DraftbotError
+
+app = typer.Typer(help="draftbot: persona-consistent reply drafts for WeCom, sent only after a human approves.", no_args_is_help=True)
+token_app = typer.Typer(help="Bearer tokens for the staff API.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except DraftbotError as exc:
+        _fail(exc)
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Run the service: WeCom callback, staff API, worker, and the demo page at /."""
+    import uvicorn
+
+    from bot.app import create_app
+
+    settings = _settings()
+    _configure_logging(settings.log_level)
+    try:
+        application = create_app(settings)
+    except DraftbotError as exc:
+        _fail(exc)
+    out.print(f"draftbot on http://{host}:{port}/  (database: {settings.database_url})", highlight=False)
+    uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+
+
+@app.command()
+def check() -> None:
+    """Validate intents/ and persona_styles/: schema, duplicates, every intent x persona renders."""
+    from bot.persona.lint import lint
+    from bot.runtime import load_pipeline
+
+    settings = _settings()
+    try:
+        pipeline = load_pipeline(settings)
+    except DraftbotError as exc:
+        _fail(exc)
+    problems = lint(pipeline.book, pipeline.renderer, list(pipeline.intents))
+    for problem in problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        out.print(f"[{colour}]{problem.severity}[/]: {problem}", highlight=False)
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+    out.print(
+        f"{len(pipeline.intents)} intents, {len(pipeline.book.names())} personas: "
+        f"{errors} errors, {warnings} warnings",
+        highlight=False,
+    )
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def draft(
+    text: Annotated[str, typer.Argument(help="the customer's message")],
+    persona: Annotated[Optional[str], typer.Option(help="persona to speak as (default: DRAFTBOT_DEFAULT_PERSONA)")] = None,
+    name: Annotated[str, typer.Option(help="the customer's name")] = "",
+) -> None:
+    """Draft a reply offline: prints intent, confidence, persona and the draft."""
+    from bot.pipeline import Inbound
+    from bot.runtime import load_pipeline
+
+    settings = _settings()
+    try:
+        pipeline = load_pipeline(settings)
+    except DraftbotError as exc:
+        _fail(exc)
+    if persona and persona not in pipeline.book:
+        _fail(DraftbotError(f"no persona {persona!r}; have: {', '.join(pipeline.book.names())}"))
+    plan = pipeline.plan(Inbound(msg_id="cli", channel="demo", customer_id="cli", text=text, customer_name=name), persona=persona)
+    runners = ", ".join(f"{n} {p:.2f}" for n, p in plan.runners_up)
+    out.print(f"intent:     {plan.intent}  (confidence {plan.confidence:.2f}; runners-up: {runners})" if plan.confidence is not None else f"intent:     {plan.intent}", highlight=False)
+    out.print(f"persona:    {plan.persona}", highlight=False)
+    out.print(f"template:   {plan.template} {plan.variation}", highlight=False)
+    for flag in plan.flags:
+        out.print(f"flag:       {flag['code']}: {flag['reason']}", highlight=False)
+    if plan.manual_reason:
+        out.print(f"manual:     {plan.manual_reason}", highlight=False)
+    out.print("draft:", highlight=False)
+    out.print(plan.text, highlight=False, markup=False)
+
+
+def _database():  # noqa: ANN202
+    from bot.runtime import open_database
+
+    settings = _settings()
+    try:
+        return open_database(settings)
+    except DraftbotError as exc:
+        _fail(exc)
+    except Exception as exc:  # a database that cannot be reached
+        _fail(DraftbotError(f"cannot open the database {settings.database_url}: {type(exc).__name__}: {exc}"))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    engine, _ = _database()
+    out.print(f"database is up to date: {engine.url.render_as_string(hide_password=True)}", highlight=False)
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Option(help="the staff member's WeCom userid")],
+    role: Annotated[str, typer.Option(help="staff or admin")] = "staff",
+) -> None:
+    """Create a token; the token itself is printed on the last line, once."""
+    from bot.db.tokens import create_token
+    from bot.runtime import system_clock
+
+    _, sessions = _database()
+    with sessions() as session:
+        try:
+            token_id, token = create_token(session, user_id=user, role=role, now=system_clock())
+        except ValueError as exc:
+            _fail(DraftbotError(str(exc)))
+        session.commit()
+    out.print(f"token {token_id} for {user} ({role}); keep it secret, it is not shown again:", highlight=False)
+    print(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never the tokens themselves)."""
+    from bot.db.tokens import list_tokens
+
+    _, sessions = _database()
+    table = Table("id", "user", "role", "created", "last used", "revoked")
+    with sessions() as session:
+        for row in list_tokens(session):
+            table.add_row(
+                str(row.id), row.user_id, row.role, f"{row.created_at:%Y-%m-%d %H:%M}",
+                f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "-",
+                f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "-",
+            )
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="the id shown by `draftbot token list`")]) -> None:
+    """Revoke a token by id."""
+    from bot.db.tokens import revoke_token
+    from bot.runtime import system_clock
+
+    _, sessions = _database()
+    with sessions() as session:
+        if not revoke_token(session, token_id, now=system_clock()):
+            _fail(DraftbotError(f"no live token with id {token_id}"))
+        session.commit()
+    out.print(f"token {token_id} revoked", highlight=False)

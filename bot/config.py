@@ -1,0 +1,118 @@
+"""Settings: every DRAFTBOT_* variable, validated once at start-up by get_settings()."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import SettingsError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+WECOM_API_BASE = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment (prefix DRAFTBOT_) or a .env file."""
+
+    model_config = SettingsConfigDict(env_prefix="DRAFTBOT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///var/draftbot.db"
+    intents_dir: Path = PROJECT_DIR / "intents"
+    personas_dir: Path = PROJECT_DIR / "persona_styles"
+    default_persona: str = "_default"
+    fallback_threshold: float = Field(0.3, ge=0.0, le=1.0)
+
+    wecom_corp_id: str = ""
+    wecom_token: str = ""
+    wecom_aes_key: str = ""
+    wecom_secret: str = ""
+    wecom_agent_id: str = ""
+    wecom_kf_secret: str = ""
+    wecom_api_base: str = WECOM_API_BASE
+    wecom_timeout_seconds: float = Field(5.0, gt=0)
+    replay_window_seconds: int = Field(600, gt=0)
+
+    approvers: Annotated[list[str], NoDecode] = []
+    worker_poll_seconds: float = Field(0.5, gt=0)
+    worker_lease_seconds: float = Field(60.0, gt=0)
+    send_max_attempts: int = Field(6, ge=1)
+    send_backoff_seconds: float = Field(2.0, ge=0)
+    demo: bool = True
+    log_level: str = "INFO"
+
+    @field_validator("approvers", mode="before")
+    @classmethod
+    def _split_approvers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("wecom_aes_key")
+    @classmethod
+    def _check_aes_key(cls, value: str) -> str:
+        if not value:
+            return value
+        if len(value) != 43:
+            raise ValueError(f"EncodingAESKey must be 43 characters, got {len(value)}")
+        try:
+            key = base64.b64decode(value + "=", validate=True)
+        except binascii.Error:
+            raise ValueError("EncodingAESKey must contain only letters and digits (base64)") from None
+        if len(key) != 32:
+            raise ValueError("EncodingAESKey does not decode to a 32-byte key")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database URL: {value!r} (try sqlite:///var/draftbot.db)") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql")
+        if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+            value = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return value
+
+    @field_validator("wecom_api_base")
+    @classmethod
+    def _check_api_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def callback_configured(self) -> bool:
+        """True when the callback crypto (corp id, Token, EncodingAESKey) is set."""
+        return bool(self.wecom_corp_id and self.wecom_token and self.wecom_aes_key)
+
+    @property
+    def api_configured(self) -> bool:
+        """True when the WeCom API can be called (corp id and app secret)."""
+        return bool(self.wecom_corp_id and self.wecom_secret)
+
+    @property
+    def kf_secret(self) -> str:
+        return self.wecom_kf_secret or self.wecom_secret
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build and validate settings; raise SettingsError naming each bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"DRAFTBOT_{field.upper()}: {message}")
+        raise SettingsError("; ".join(problems)) from None

@@ -1,0 +1,150 @@
+"""Tables: jobs (durable work queue), messages, drafts, kf cursors and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Index,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC, on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Job(Base):
+    """A unit of durable work; `key` makes enqueueing idempotent (a retried callback adds nothing)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "status", "run_after"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|running|done|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Message(Base):
+    """A message in a conversation: from the customer (direction 'in') or a sent reply ('out')."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "msg_id", name="uq_messages_channel_msg_id"),
+        Index("ix_messages_customer", "channel", "customer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # kf | archive | demo
+    msg_id: Mapped[str] = mapped_column(String(128))
+    direction: Mapped[str] = mapped_column(String(3), default="in")
+    customer_id: Mapped[str] = mapped_column(String(128))
+    customer_name: Mapped[str] = mapped_column(String(128), default="")
+    open_kfid: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    staff_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    msg_type: Mapped[str] = mapped_column(String(32), default="text")
+    text: Mapped[str] = mapped_column(Text, default="")
+    draft_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Draft(Base):
+    """A reply draft for one inbound message, and what humans decided about it."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (Index("ix_drafts_status", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[str] = mapped_column(String(128))
+    customer_name: Mapped[str] = mapped_column(String(128), default="")
+    open_kfid: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    message_text: Mapped[str] = mapped_column(Text, default="")
+    intent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    runners_up: Mapped[list] = mapped_column(JSON, default=list)
+    persona: Mapped[str] = mapped_column(String(64))
+    template: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    variation: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    original_text: Mapped[str] = mapped_column(Text, default="")
+    final_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    marketing: Mapped[bool] = mapped_column(Boolean, default=False)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    manual_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rejected_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reject_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    send_errcode: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    send_errmsg: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class KfCursor(Base):
+    """The kf/sync_msg cursor of one kf account, so a restart continues where it left off."""
+
+    __tablename__ = "kf_cursors"
+
+    open_kfid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    cursor: Mapped[str] = mapped_column(String(255), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for the staff API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,120 @@
+"""The draft lifecycle: states, legal transitions, who may decide, and the approved reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from bot.errors import NotAllowed, TransitionError
+
+
+class Status(StrEnum):
+    PENDING = "pending"            # drafted, waiting for a human
+    NEEDS_MANUAL = "needs_manual"  # no usable draft: a human must write the reply
+    APPROVED = "approved"          # a human approved this exact text; queued for sending
+    SENT = "sent"
+    SEND_FAILED = "send_failed"    # WeCom refused or could not be reached after retries
+    BLOCKED = "blocked"            # a rule forbids sending (e.g. the 48 h kf window); nothing was sent
+    REJECTED = "rejected"          # a human decided not to send
+
+
+OPEN = (Status.PENDING, Status.NEEDS_MANUAL)
+ROLES = ("staff", "admin")
+
+
+class DraftLike(Protocol):
+    """What the lifecycle reads of a draft (the storage model has these attributes)."""
+
+    id: int
+    status: str
+    channel: str
+    customer_id: str
+    open_kfid: str | None
+    assignee: str | None
+    original_text: str
+    final_text: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ApprovedReply:
+    """Exactly the text a named human approved, addressed to the draft's customer.
+
+    The only thing a sender accepts; build it with approved_reply(draft).
+    """
+
+    draft_id: int
+    channel: str
+    customer_id: str
+    open_kfid: str | None
+    text: str
+    approved_by: str
+    key: str  # idempotency key of this approval, e.g. for WeCom's msgid
+
+
+def approved_reply(draft: DraftLike) -> ApprovedReply:
+    """The reply to send for an approved draft; refuses anything a human has not approved."""
+    if draft.status != Status.APPROVED:
+        raise TransitionError(f"draft {draft.id} is {draft.status}, not approved: nothing may be sent")
+    if not draft.approved_by or not draft.approved_at or not draft.final_text or not draft.final_text.strip():
+        raise TransitionError(f"draft {draft.id} has no approver or no approved text: nothing may be sent")
+    return ApprovedReply(
+        draft_id=draft.id,
+        channel=draft.channel,
+        customer_id=draft.customer_id,
+        open_kfid=draft.open_kfid,
+        text=draft.final_text,
+        approved_by=draft.approved_by,
+        key=f"d{draft.id}-{int(draft.approved_at.timestamp())}",
+    )
+
+
+def check_may_decide(draft: DraftLike, *, user: str, role: str) -> None:
+    """Staff decide drafts assigned to them or to nobody; admins decide all."""
+    if role == "admin":
+        return
+    if draft.assignee and draft.assignee != user:
+        raise NotAllowed(f"draft {draft.id} is assigned to {draft.assignee}")
+
+
+def may_see(draft: DraftLike, *, user: str, role: str) -> bool:
+    """Staff see drafts assigned to them or unassigned; admins see all."""
+    return role == "admin" or not draft.assignee or draft.assignee == user
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What an approve request does: `changed` is False for a repeated approval (a no-op)."""
+
+    changed: bool
+    final_text: str
+
+
+def plan_approval(draft: DraftLike, edited_text: str | None) -> Approval:
+    """Decide what approving `draft` (optionally with edited text) means, or refuse with a reason."""
+    text = edited_text.strip() if edited_text is not None else None
+    if text == "":
+        raise ValueError("edited text is empty")
+    if draft.status == Status.APPROVED:
+        if text is None or text == draft.final_text:
+            return Approval(changed=False, final_text=draft.final_text or "")
+        raise TransitionError(f"draft {draft.id} is already approved with other text")
+    if draft.status == Status.SEND_FAILED:
+        return Approval(changed=True, final_text=text or draft.final_text or draft.original_text)
+    if draft.status not in OPEN:
+        raise TransitionError(f"draft {draft.id} is {draft.status} and can no longer be approved")
+    if draft.status == Status.NEEDS_MANUAL and text is None:
+        raise TransitionError(f"draft {draft.id} needs a manual reply: approve it with the text to send")
+    return Approval(changed=True, final_text=text or draft.original_text)
+
+
+def check_rejectable(draft: DraftLike) -> bool:
+    """True if rejecting changes the draft, False for a repeated rejection; refuse otherwise."""
+    if draft.status == Status.REJECTED:
+        return False
+    if draft.status not in (*OPEN, Status.SEND_FAILED, Status.BLOCKED):
+        raise TransitionError(f"draft {draft.id} is {draft.status} and can no longer be rejected")
+    return True

@@ -1,0 +1,76 @@
+"""Intake: store customer messages (deduplicated) and queue their drafts; pull kf messages."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from sqlalchemy.orm import Session
+
+from bot.db.models import KfCursor, Message
+from bot.db.queue import enqueue, insert_ignoring_duplicates
+from bot.pipeline import Inbound
+from bot.wecom.callback import CallbackEvent
+from bot.wecom.client import WeComClient
+from bot.wecom.kf import CUSTOMER, KfMessage, sync_pages
+
+log = logging.getLogger(__name__)
+
+
+def store_inbound(session: Session, inbound: Inbound, *, now: datetime, sent_at: datetime | None = None) -> int | None:
+    """Store a customer message and queue its draft in the caller's transaction; None for a duplicate."""
+    values = dict(
+        channel=inbound.channel,
+        msg_id=inbound.msg_id,
+        direction="in",
+        customer_id=inbound.customer_id,
+        customer_name=inbound.customer_name,
+        open_kfid=inbound.open_kfid,
+        staff_id=inbound.staff_id,
+        msg_type=inbound.msg_type,
+        text=inbound.text,
+        created_at=sent_at or now,
+    )
+    message_id = insert_ignoring_duplicates(session, Message, values, ["channel", "msg_id"])
+    if message_id is not None:
+        enqueue(session, kind="draft", key=f"draft:{message_id}", payload={"message_id": message_id}, now=now)
+    return message_id
+
+
+def store_callback(session: Session, event: CallbackEvent, *, now: datetime) -> bool:
+    """Queue a decrypted callback for the worker; False if WeCom already delivered it (a retry)."""
+    payload = {"kind": event.kind, "name": event.name, "fields": event.fields}
+    return enqueue(session, kind="wecom_event", key=event.dedupe_key, payload=payload, now=now)
+
+
+def pull_kf(session: Session, client: WeComClient, *, token: str, open_kfid: str, now: datetime) -> int:
+    """Follow kf/sync_msg from the saved cursor; each page and its cursor commit together. Returns new messages."""
+    row = session.get(KfCursor, open_kfid)
+    cursor = row.cursor if row else ""
+    added = 0
+    for messages, next_cursor in sync_pages(client, token=token, open_kfid=open_kfid, cursor=cursor):
+        for message in messages:
+            if message.origin == CUSTOMER and store_inbound(session, _inbound(message), now=now, sent_at=_time(message)):
+                added += 1
+        row = session.get(KfCursor, open_kfid) or KfCursor(open_kfid=open_kfid)
+        row.cursor = next_cursor
+        row.updated_at = now
+        session.add(row)
+        session.commit()
+    log.info("kf %s: %d new customer messages", open_kfid, added)
+    return added
+
+
+def _inbound(message: KfMessage) -> Inbound:
+    return Inbound(
+        msg_id=message.msgid,
+        channel="kf",
+        customer_id=message.external_userid,
+        text=message.text,
+        msg_type=message.msgtype,
+        open_kfid=message.open_kfid,
+    )
+
+
+def _time(message: KfMessage) -> datetime | None:
+    return datetime.fromtimestamp(message.send_time, timezone.utc) if message.send_time else None

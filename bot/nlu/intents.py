@@ -1,0 +1,90 @@
+"""Intent data: load and validate intents/<intent>.yml files."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.errors import DataFileError
+from bot.nlu.normalise import normalise
+
+FALLBACK = "fallback"
+MIN_EXAMPLES = 5
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One thing customers ask, with the examples that teach the classifier to recognise it."""
+
+    intent: str
+    description: str
+    marketing: bool
+    examples: tuple[str, ...]
+
+
+def load_intents(directory: Path) -> list[Intent]:
+    """Load every intents/*.yml file, sorted by id; raise DataFileError on the first problem."""
+    if not directory.is_dir():
+        raise DataFileError(directory, None, "intents folder not found")
+    intents = [load_intent(path) for path in sorted(directory.glob("*.yml"))]
+    if len(intents) < 2:
+        raise DataFileError(directory, None, "need at least two intents to classify")
+    check_duplicates(directory, intents)
+    return intents
+
+
+def load_intent(path: Path) -> Intent:
+    """Load one intent file, checking its schema."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else None
+        raise DataFileError(path, where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise DataFileError(path, None, "expected a mapping with intent, description, marketing, examples")
+    unknown = set(data) - {"intent", "description", "marketing", "examples"}
+    if unknown:
+        raise DataFileError(path, ", ".join(sorted(unknown)), "unknown key")
+    intent_id = data.get("intent")
+    if intent_id != path.stem:
+        raise DataFileError(path, "intent", f"must equal the file name {path.stem!r}, got {intent_id!r}")
+    if not _ID.match(intent_id) or intent_id == FALLBACK:
+        raise DataFileError(path, "intent", f"{intent_id!r} is not allowed (lower-case id, not 'fallback')")
+    description = data.get("description")
+    if not isinstance(description, str) or not description.strip():
+        raise DataFileError(path, "description", "must be a non-empty text")
+    marketing = data.get("marketing", False)
+    if not isinstance(marketing, bool):
+        raise DataFileError(path, "marketing", "must be true or false")
+    examples = data.get("examples")
+    if not isinstance(examples, list):
+        raise DataFileError(path, "examples", "must be a list of texts")
+    cleaned = []
+    for index, example in enumerate(examples, start=1):
+        if not isinstance(example, (str, int, float)) or not str(example).strip():
+            raise DataFileError(path, f"examples[{index}]", "must be a non-empty text")
+        cleaned.append(str(example).strip())
+    if len(cleaned) < MIN_EXAMPLES:
+        raise DataFileError(path, "examples", f"needs at least {MIN_EXAMPLES} examples, has {len(cleaned)}")
+    return Intent(intent_id, description.strip(), marketing, tuple(cleaned))
+
+
+def check_duplicates(directory: Path, intents: list[Intent]) -> None:
+    """Refuse an example that stands (after normalisation) in two intents, naming both places."""
+    seen: dict[str, tuple[str, str]] = {}
+    for intent in intents:
+        for example in intent.examples:
+            key = normalise(example)
+            first = seen.get(key)
+            if first and first[0] != intent.intent:
+                raise DataFileError(
+                    directory / f"{intent.intent}.yml",
+                    f"example {example!r}",
+                    f"also in {first[0]}.yml as {first[1]!r}",
+                )
+            seen.setdefault(key, (intent.intent, example))

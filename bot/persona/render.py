@@ -1,0 +1,117 @@
+"""Render a persona's draft for an intent: sandboxed jinja2, StrictUndefined, the fallback chain."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from bot.errors import RenderError
+from bot.persona.styles import PersonaBook
+
+FALLBACK_TEMPLATE = "fallback.j2"
+_VARIATION = re.compile(r"^v\d+$")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered draft and where it came from."""
+
+    text: str
+    template: str
+    variation: str
+
+
+class Renderer:
+    """Renders drafts for every persona; one sandboxed environment per persona, built once."""
+
+    def __init__(self, book: PersonaBook) -> None:
+        self.book = book
+        self._environments = {name: self._environment(name) for name in book.names()}
+
+    def _environment(self, name: str) -> SandboxedEnvironment:
+        loaders = [FileSystemLoader(p.templates_dir) for p in self.book.chain(name)]
+        return SandboxedEnvironment(
+            loader=ChoiceLoader(loaders),
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=False,
+            auto_reload=False,
+        )
+
+    def template_for(self, persona: str, intent: str) -> Template:
+        """The persona's template for the intent, else its parent's, else _default's, else fallback.j2."""
+        environment = self._environments[persona]
+        try:
+            return environment.get_template(f"{intent}.j2")
+        except TemplateError as exc:
+            if type(exc).__name__ != "TemplateNotFound" or getattr(exc, "name", None) != f"{intent}.j2":
+                raise RenderError(f"{persona}/{intent}.j2: {exc}") from exc
+        try:
+            return environment.get_template(FALLBACK_TEMPLATE)
+        except TemplateError as exc:
+            raise RenderError(f"{persona}: no template for {intent!r} and no {FALLBACK_TEMPLATE}: {exc}") from exc
+
+    def variations(self, persona: str, intent: str) -> list[str]:
+        """The variation blocks (v1, v2, ...) of the template used for (persona, intent)."""
+        template = self.template_for(persona, intent)
+        return sorted((b for b in template.blocks if _VARIATION.match(b)), key=lambda b: int(b[1:]))
+
+    def render(
+        self,
+        *,
+        persona: str,
+        intent: str,
+        context: dict[str, object],
+        previous: tuple[str, str] | None = None,
+        seed: str = "",
+        only: str | None = None,
+    ) -> Rendered:
+        """Render one draft; `previous` is the customer's last (template, variation), never repeated.
+
+        `only` forces one variation (the linter renders each in turn).
+        """
+        if persona not in self.book:
+            raise RenderError(f"unknown persona {persona!r}")
+        try:
+            template = self.template_for(persona, intent)
+            variations = self.variations(persona, intent)
+            if not variations:
+                raise RenderError(f"{template.filename}: no variation blocks (v1, v2, ...)")
+            name = _relative(template.filename)
+            avoid = previous[1] if previous and previous[0] == name else None
+            candidates = [v for v in variations if v != avoid] or variations
+            if only is not None:
+                if only not in variations:
+                    raise RenderError(f"{name}: no variation {only!r}")
+                candidates = [only]
+            variation = candidates[zlib.crc32(seed.encode()) % len(candidates)]
+            values = {
+                "customer_name": "",
+                "message": "",
+                **context,
+                "intent": intent,
+                "persona": self.book[persona].as_context(),
+                "variation": variation,
+            }
+            text = template.render(values)
+        except RenderError:
+            raise
+        except Exception as exc:  # a template from admins' hands may raise anything
+            raise RenderError(f"{persona}/{intent}: {type(exc).__name__}: {exc}") from exc
+        text = _BLANK_LINES.sub("\n", text).strip()
+        if not text:
+            raise RenderError(f"{persona}/{intent}: the template rendered an empty draft")
+        return Rendered(text=text, template=name, variation=variation)
+
+
+def _relative(filename: str | None) -> str:
+    if not filename:
+        return "?"
+    path = Path(filename)
+    return "/".join(path.parts[-3:])

@@ -1,0 +1,138 @@
+"""Wiring: build every concrete part of draftbot from Settings (used by the app and the CLI)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.db.session import make_engine, make_sessions, upgrade
+from bot.drafting import make_draft
+from bot.errors import SettingsError
+from bot.intake import pull_kf
+from bot.metrics import Metrics
+from bot.nlu.classifier import IntentClassifier
+from bot.nlu.intents import load_intents
+from bot.outbox import Outbox, Sender
+from bot.persona.render import Renderer
+from bot.persona.styles import load_personas
+from bot.pipeline import Pipeline
+from bot.wecom.callback import CallbackCrypto
+from bot.wecom.client import WeComClient
+from bot.wecom.kf import KfSender
+from bot.worker import Worker
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def load_pipeline(settings: Settings) -> Pipeline:
+    """Load intents and personas and train the classifier (seconds)."""
+    intents = load_intents(settings.intents_dir)
+    book = load_personas(settings.personas_dir)
+    if settings.default_persona not in book:
+        raise SettingsError(
+            f"DRAFTBOT_DEFAULT_PERSONA: no persona {settings.default_persona!r} in {settings.personas_dir} "
+            f"(have: {', '.join(book.names())})"
+        )
+    classifier = IntentClassifier.train(intents, threshold=settings.fallback_threshold)
+    return Pipeline(
+        classifier=classifier, intents=intents, book=book, renderer=Renderer(book),
+        default_persona=settings.default_persona,
+    )
+
+
+def open_database(settings: Settings) -> tuple[Engine, sessionmaker]:
+    """Connect and migrate to the newest schema."""
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return engine, make_sessions(engine)
+
+
+@dataclass
+class Runtime:
+    """Every concrete part of a running draftbot."""
+
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    sessions: sessionmaker
+    pipeline: Pipeline
+    metrics: Metrics
+    outbox: Outbox
+    worker: Worker
+    crypto: CallbackCrypto | None
+    kf_client: WeComClient | None
+
+    @classmethod
+    def build(cls, settings: Settings, *, clock: Clock = system_clock) -> "Runtime":
+        pipeline = load_pipeline(settings)
+        engine, sessions = open_database(settings)
+        metrics = Metrics()
+        crypto = None
+        if settings.callback_configured:
+            crypto = CallbackCrypto(
+                token=settings.wecom_token, aes_key=settings.wecom_aes_key,
+                corp_id=settings.wecom_corp_id, replay_window=settings.replay_window_seconds,
+            )
+        kf_client = None
+        senders: dict[str, Sender] = {"demo": _ConversationOnly()}
+        if settings.wecom_corp_id and settings.kf_secret:
+            kf_client = WeComClient(
+                corp_id=settings.wecom_corp_id, secret=settings.kf_secret,
+                api_base=settings.wecom_api_base, timeout=settings.wecom_timeout_seconds,
+            )
+            senders["kf"] = KfSender(kf_client)
+        outbox = Outbox(
+            senders=senders, max_attempts=settings.send_max_attempts,
+            backoff=settings.send_backoff_seconds, metrics=metrics,
+        )
+        runtime = cls(
+            settings=settings, clock=clock, engine=engine, sessions=sessions, pipeline=pipeline,
+            metrics=metrics, outbox=outbox, worker=None, crypto=crypto, kf_client=kf_client,  # type: ignore[arg-type]
+        )
+        runtime.worker = Worker(
+            sessions=sessions,
+            handlers={"wecom_event": runtime.handle_event, "draft": runtime.handle_draft, "send": runtime.handle_send},
+            clock=clock,
+            poll_seconds=settings.worker_poll_seconds,
+            lease_seconds=settings.worker_lease_seconds,
+        )
+        return runtime
+
+    def handle_event(self, session: Session, payload: dict, now: datetime) -> None:
+        """A stored WeCom callback: pull kf messages for kf events; log what needs no action."""
+        fields = payload.get("fields") or {}
+        if payload.get("kind") == "event" and payload.get("name") == "kf_msg_or_event":
+            if self.kf_client is None:
+                raise SettingsError("a kf event arrived but DRAFTBOT_WECOM_SECRET / DRAFTBOT_WECOM_KF_SECRET is not set")
+            pull_kf(session, self.kf_client, token=str(fields.get("Token", "")), open_kfid=str(fields.get("OpenKfId", "")), now=now)
+            self.worker.wake()
+            return
+        log.info("callback %s %s from %s: no action", payload.get("kind"), payload.get("name"), fields.get("FromUserName"))
+
+    def handle_draft(self, session: Session, payload: dict, now: datetime) -> None:
+        make_draft(session, self.pipeline, message_id=int(payload["message_id"]), now=now, metrics=self.metrics)
+
+    def handle_send(self, session: Session, payload: dict, now: datetime) -> None:
+        self.outbox.deliver(session, draft_id=int(payload["draft_id"]), now=now)
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.engine.dispose()
+
+
+class _ConversationOnly:
+    """The demo channel's sender: the conversation lives in draftbot, so recording the reply is delivery."""
+
+    def send(self, reply) -> None:  # noqa: ANN001
+        return None

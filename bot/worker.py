@@ -1,0 +1,109 @@
+"""The background worker: runs queued jobs inside the service, resumes them after a restart."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db import queue
+from bot.db.models import Job
+from bot.outbox import RetryLater
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, dict, datetime], None]
+MAX_JOB_ATTEMPTS = 8
+
+
+class Worker:
+    """Claims due jobs one at a time and runs the handler of their kind.
+
+    A job's work and its completion commit together; a crash leaves the job leased, and the lease
+    expires so this or another instance takes it over. Handlers are idempotent.
+    """
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker,
+        handlers: dict[str, Handler],
+        clock: Callable[[], datetime],
+        poll_seconds: float,
+        lease_seconds: float,
+    ) -> None:
+        self.sessions = sessions
+        self.handlers = handlers
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="draftbot-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Run due jobs now instead of at the next poll (called after enqueueing)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:
+                log.exception("worker loop error")
+                busy = False
+            if not busy:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+    def run_until_idle(self, limit: int = 1000) -> int:
+        """Run due jobs until none is left (for the CLI and tests); returns how many ran."""
+        count = 0
+        while count < limit and self.run_once():
+            count += 1
+        return count
+
+    def run_once(self) -> bool:
+        """Claim and run one due job; False if there was none."""
+        with self.sessions() as session:
+            job = queue.claim(session, now=self.clock(), lease=self.lease_seconds)
+            if job is None:
+                return False
+            handler = self.handlers.get(job.kind)
+            try:
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {job.kind!r}")
+                handler(session, job.payload, self.clock())
+            except RetryLater as retry:
+                session.commit()  # keep what the handler recorded about the failed try
+                queue.retry_later(session, job, now=self.clock(), delay=retry.delay, error=str(retry))
+                log.info("job %s (%s) retries in %.1f s: %s", job.id, job.kind, retry.delay, retry)
+            except Exception as exc:
+                session.rollback()
+                job = session.get(Job, job.id, populate_existing=True)
+                error = f"{type(exc).__name__}: {exc}"
+                if job.attempts >= MAX_JOB_ATTEMPTS:
+                    queue.fail(session, job, now=self.clock(), error=error)
+                    log.error("job %s (%s) failed for good: %s", job.id, job.kind, error)
+                else:
+                    queue.retry_later(session, job, now=self.clock(), delay=min(60.0, 2.0**job.attempts), error=error)
+                    log.warning("job %s (%s) failed, will retry: %s", job.id, job.kind, error)
+            else:
+                queue.finish(session, job, now=self.clock())
+            session.commit()
+            return True
