@@ -1,0 +1,5 @@
+"""`python -m bot` runs the draftbot command."""
+
+from bot.cli import app
+
+app()
