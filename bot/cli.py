@@ -17,8 +17,8 @@ token_app = typer.Typer(help="Bearer tokens for the staff API.", no_args_is_help
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:

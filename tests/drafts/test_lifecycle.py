@@ -1,0 +1,68 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.db.models import Draft
+from bot.drafts.lifecycle import Status, approved_reply, check_may_decide, check_rejectable, plan_approval
+from bot.errors import NotAllowed, TransitionError
+
+
+def draft(status: Status, **fields: object) -> Draft:
+    values = dict(id=7, status=status.value, channel="kf", customer_id="wm1", open_kfid="wk1", assignee=None,
+                  original_text="草稿", final_text=None, approved_by=None, approved_at=None)
+    values.update(fields)
+    return Draft(**values)
+
+
+def test_approving_a_pending_draft_uses_the_draft_or_the_edit() -> None:
+    assert plan_approval(draft(Status.PENDING), None).final_text == "草稿"
+    assert plan_approval(draft(Status.PENDING), " 改过 ").final_text == "改过"
+
+
+def test_a_repeated_approval_is_a_no_op() -> None:
+    approval = plan_approval(draft(Status.APPROVED, final_text="草稿"), None)
+    assert not approval.changed
+
+
+@pytest.mark.parametrize("status", [Status.REJECTED, Status.SENT, Status.BLOCKED])
+def test_closed_drafts_cannot_be_approved(status: Status) -> None:
+    with pytest.raises(TransitionError):
+        plan_approval(draft(status), None)
+
+
+def test_a_manual_draft_needs_text() -> None:
+    with pytest.raises(TransitionError):
+        plan_approval(draft(Status.NEEDS_MANUAL), None)
+    assert plan_approval(draft(Status.NEEDS_MANUAL), "手写回复").final_text == "手写回复"
+
+
+def test_empty_text_is_refused() -> None:
+    with pytest.raises(ValueError):
+        plan_approval(draft(Status.PENDING), "  ")
+
+
+def test_staff_decide_their_own_or_unassigned_drafts_admins_all() -> None:
+    check_may_decide(draft(Status.PENDING), user="a", role="staff")
+    check_may_decide(draft(Status.PENDING, assignee="a"), user="a", role="staff")
+    check_may_decide(draft(Status.PENDING, assignee="a"), user="boss", role="admin")
+    with pytest.raises(NotAllowed):
+        check_may_decide(draft(Status.PENDING, assignee="a"), user="b", role="staff")
+
+
+def test_sent_drafts_cannot_be_rejected_and_rejecting_twice_is_a_no_op() -> None:
+    with pytest.raises(TransitionError):
+        check_rejectable(draft(Status.SENT))
+    assert check_rejectable(draft(Status.REJECTED)) is False
+
+
+def test_the_approved_reply_carries_exactly_the_approved_text_and_a_stable_key() -> None:
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    reply = approved_reply(draft(Status.APPROVED, final_text="发这句", approved_by="zhang", approved_at=when))
+    assert (reply.text, reply.approved_by, reply.customer_id) == ("发这句", "zhang", "wm1")
+    assert reply.key == f"d7-{int(when.timestamp())}"
+    assert len(reply.key) <= 32
+
+
+def test_an_approved_draft_without_approver_is_not_sendable() -> None:
+    with pytest.raises(TransitionError):
+        approved_reply(draft(Status.APPROVED, final_text="x", approved_by=None, approved_at=datetime.now(timezone.utc)))

@@ -1,0 +1,248 @@
+"""The demo page in a real headless Chromium against a real draftbot process.
+
+Needs Debian's Chromium at /usr/bin/chromium (`apt-get install chromium`); Playwright's own browser
+download is not used. Screenshots go to tests/screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import DATA
+from tests.e2e.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+TIMEOUT_MS = 10_000
+
+
+def _need_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is missing: the browser tests need Debian's Chromium (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    _need_chromium()
+    tmp = tmp_path_factory.mktemp("demo-browser")
+    env = {
+        "DRAFTBOT_DATABASE_URL": f"sqlite:///{tmp}/draftbot.db",
+        "DRAFTBOT_INTENTS_DIR": str(DATA / "intents"),
+        "DRAFTBOT_PERSONAS_DIR": str(DATA / "persona_styles"),
+        "DRAFTBOT_WORKER_POLL_SECONDS": "0.05",
+        "DRAFTBOT_DEMO": "true",
+    }
+    with ServerProcess(env, tmp / "server.log") as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def browser(server: ServerProcess) -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, server: ServerProcess):  # noqa: ANN001, ANN201
+    """A fresh page (own storage, so its own demo conversation) that fails the test on any script error."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    context = browser.new_context(viewport=LAPTOP, locale="zh-CN")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if bad_console(msg) else None)
+    page.on("response", lambda r: problems.append(f"HTTP {r.status} {r.url}") if bad_response(r) else None)
+    # The page must work offline: nothing but our own server may be asked for anything.
+    page.on("request", lambda req: None if req.url.startswith(server.url) else problems.append(f"external request {req.url}"))
+    yield page
+    context.close()
+    assert problems == []
+
+
+def bad_console(msg) -> bool:  # noqa: ANN001
+    """Console errors fail the test; failed requests are checked by bad_response, which knows the URL."""
+    return msg.type == "error" and not msg.text.startswith("Failed to load resource")
+
+
+def bad_response(response) -> bool:  # noqa: ANN001
+    """Any failed request fails the test, except the 409 one test provokes on purpose."""
+    return response.status >= 400 and not (response.status == 409 and response.url.endswith("/approve"))
+
+
+def customer_id(page) -> str:  # noqa: ANN001
+    return page.evaluate("localStorage.getItem('draftbot-demo-customer-id')")
+
+
+def conversation(server: ServerProcess, cid: str) -> dict:
+    response = httpx.get(f"{server.url}/demo/conversation", params={"customer_id": cid}, timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+def set_hidden(page, hidden: bool) -> None:  # noqa: ANN001
+    """Pretend the tab was hidden (or shown again), as when the user switches tabs."""
+    page.evaluate(
+        "hidden => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});"
+        " document.dispatchEvent(new Event('visibilitychange')); }",
+        hidden,
+    )
+
+
+def no_horizontal_scroll(page) -> bool:  # noqa: ANN001
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_customer_asks_staff_edits_and_sends_then_rejects(page, server: ServerProcess) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.goto(server.url + "/")
+    expect(page.get_by_text("这是演示：左边扮演客户发消息，右边扮演员工审核草稿")).to_be_visible()
+    chat = page.get_by_test_id("chat-message")
+    cards = page.get_by_test_id("draft-card")
+    replies = page.locator('[data-testid="chat-message"][data-direction="out"]')
+
+    # The customer asks where the parcel is (Enter sends).
+    page.get_by_test_id("customer-name").fill("小王")
+    page.get_by_test_id("customer-input").fill("我的快递到哪了")
+    page.get_by_test_id("customer-input").press("Enter")
+    expect(chat).to_have_count(1)
+    expect(chat.first).to_have_text("我的快递到哪了")
+    expect(page.get_by_test_id("customer-input")).to_have_value("")
+
+    # A draft appears for the staff member: intent, confidence, persona, editable text.
+    card = cards.filter(has_text="我的快递到哪了")
+    expect(card).to_have_count(1)
+    expect(card.get_by_test_id("draft-intent")).to_have_text("order_status")
+    expect(card).to_contain_text(re.compile(r"\d+%"))
+    expect(card.get_by_test_id("draft-status")).to_have_text("待审核")
+    draft_text = card.get_by_test_id("draft-text")
+    expect(draft_text).not_to_have_value("")
+    original = draft_text.input_value()
+    page.screenshot(path=str(SCREENSHOTS / "demo-laptop-pending.png"))
+
+    # Staff edit the draft and send it: the customer gets exactly the edited text.
+    edited = "小王您好，您的包裹已到小区驿站，取件码 8-2-1034，今天可以去取。"
+    assert edited != original
+    draft_text.fill(edited)
+    card.get_by_test_id("approve").click()
+    expect(replies).to_have_count(1)
+    expect(replies.first).to_have_text(edited)
+    done = cards.filter(has_text="我的快递到哪了")
+    expect(done.get_by_test_id("draft-status")).to_have_text("已修改发送")
+    expect(done.get_by_test_id("draft-text")).to_have_count(0)  # decided: no longer editable
+
+    # A second message that the staff member decides not to answer.
+    page.get_by_test_id("customer-input").fill("你们服务太差了")
+    page.get_by_test_id("customer-send").click()
+    second = cards.filter(has_text="你们服务太差了")
+    expect(second.get_by_test_id("draft-status")).to_have_text("待审核")
+    expect(second.get_by_test_id("draft-intent")).to_have_text("complaint")
+    second.get_by_test_id("reject").click()
+    expect(second.get_by_test_id("draft-status")).to_have_text("未发送")
+    page.wait_for_timeout(1500)  # the worker polls every 50 ms and the page every 800 ms: plenty of time to leak
+    expect(replies).to_have_count(1)
+    expect(chat).to_have_count(3)
+    expect(replies.first).to_have_text(edited)
+
+    # The server agrees: one reply, exactly the edited text; the rejected draft sent nothing.
+    data = conversation(server, customer_id(page))
+    assert [(m["direction"], m["text"]) for m in data["messages"]] == [
+        ("in", "我的快递到哪了"), ("out", edited), ("in", "你们服务太差了"),
+    ]
+    assert [d["status"] for d in data["drafts"]] == ["rejected", "sent"]
+
+    # Screenshots: a laptop and a phone, with one draft waiting so the card is visible.
+    page.get_by_test_id("customer-input").fill("最近有什么优惠吗")
+    page.get_by_test_id("customer-send").click()
+    promo = cards.filter(has_text="最近有什么优惠吗")
+    expect(promo.get_by_test_id("draft-flag").first).to_be_visible()
+    expect(promo.get_by_test_id("draft-flag").first).to_contain_text("营销")
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(SCREENSHOTS / "demo-laptop.png"))
+    page.set_viewport_size(PHONE)
+    expect(promo).to_be_visible()
+    assert no_horizontal_scroll(page), "the page scrolls sideways at 390 px"
+    page.screenshot(path=str(SCREENSHOTS / "demo-phone.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "demo-phone-viewport.png"))
+
+
+def test_text_is_shown_as_text_and_new_conversation_starts_clean(page, server: ServerProcess) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    page.goto(server.url + "/")
+    first_id = customer_id(page)
+    markup = '<img src=x onerror="window.__pwned=1"><b>你好</b>'
+    page.get_by_test_id("customer-input").fill(markup)
+    page.get_by_test_id("customer-send").click()
+    chat = page.get_by_test_id("chat-message")
+    expect(chat.first).to_have_text(markup)
+    card = page.get_by_test_id("draft-card").first
+    expect(card.get_by_test_id("draft-message")).to_have_text(markup)
+    assert page.locator("#chat img, #chat b, #drafts img, #drafts b").count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+    # A blank edit is refused in the page, before any request.
+    card.get_by_test_id("draft-text").fill("   ")
+    card.get_by_test_id("approve").click()
+    expect(card).to_contain_text("回复内容不能为空")
+    expect(card.get_by_test_id("draft-status")).to_have_text("待审核")
+
+    # A hidden tab stops polling.
+    polls: list[str] = []
+    page.on("request", lambda req: polls.append(req.url) if "/demo/conversation" in req.url else None)
+    set_hidden(page, True)
+    page.wait_for_timeout(1000)  # let a poll that was already under way finish
+    polls.clear()
+    page.wait_for_timeout(2000)
+    assert polls == []
+
+    # A refused request shows the server's reason: reject the draft behind the (paused) page's back, then send it.
+    draft_id = conversation(server, first_id)["drafts"][0]["id"]
+    httpx.post(f"{server.url}/demo/drafts/{draft_id}/reject", json={}, timeout=5).raise_for_status()
+    card.get_by_test_id("draft-text").fill("好的")
+    card.get_by_test_id("approve").click()
+    error = page.get_by_test_id("error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("409")
+    expect(error).to_contain_text("can no longer be approved")
+    expect(card).to_contain_text("没有发送")
+    set_hidden(page, False)  # visible again: polling resumes and shows the truth
+    expect(page.get_by_test_id("draft-status").first).to_have_text("未发送")
+    assert polls
+
+    # 新对话: a fresh customer id, an empty chat and no drafts.
+    page.get_by_test_id("new-conversation").click()
+    expect(chat).to_have_count(0)
+    expect(page.get_by_test_id("draft-card")).to_have_count(0)
+    assert customer_id(page) != first_id
+    page.get_by_test_id("customer-input").fill("你好")
+    page.get_by_test_id("customer-input").press("Enter")
+    expect(chat).to_have_count(1)
+    expect(page.get_by_test_id("draft-card")).to_have_count(1)
+    assert [m["text"] for m in conversation(server, customer_id(page))["messages"]] == ["你好"]

@@ -1,0 +1,53 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.persona.lint import lint
+from bot.persona.render import Renderer
+from bot.persona.styles import load_personas
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "persona_styles"
+INTENTS = ["greeting", "order_status", "promotion_inquiry", "complaint"]
+
+
+@pytest.fixture
+def styles(tmp_path: Path) -> Path:
+    target = tmp_path / "persona_styles"
+    shutil.copytree(DATA, target)
+    return target
+
+
+def problems(directory: Path) -> list[str]:
+    book = load_personas(directory)
+    return [str(p) for p in lint(book, Renderer(book), INTENTS) if p.severity == "error"]
+
+
+def set_greeting(styles: Path, persona: str, body: str) -> None:
+    (styles / persona / "templates" / "greeting.j2").write_text(
+        '{% extends "base.j2" %}{% block v1 %}' + body + "{% endblock %}{% block v2 %}好的{% endblock %}", encoding="utf-8"
+    )
+
+
+def test_the_test_data_is_clean(styles: Path) -> None:
+    assert problems(styles) == []
+
+
+def test_a_you_formal_persona_saying_ni_is_an_error(styles: Path) -> None:
+    set_greeting(styles, "_default", "你好呀")
+    assert any("says 你" in p and "greeting v1" in p for p in problems(styles))
+
+
+def test_emoji_in_a_persona_without_emoji_is_an_error(styles: Path) -> None:
+    set_greeting(styles, "_default", "您好 😀")
+    assert any("no emoji" in p for p in problems(styles))
+
+
+def test_a_draft_over_max_chars_is_an_error(styles: Path) -> None:
+    set_greeting(styles, "lucky", "哈" * 130)
+    assert any("over lucky's max_chars" in p for p in problems(styles))
+
+
+def test_a_template_that_does_not_render_is_an_error_naming_it(styles: Path) -> None:
+    set_greeting(styles, "lucky", "{{ missing_thing }}")
+    assert any("lucky/greeting" in p and "missing_thing" in p for p in problems(styles))
