@@ -185,11 +185,20 @@ def test_customer_asks_staff_edits_and_sends_then_rejects(page, server: ServerPr
     expect(promo.get_by_test_id("draft-flag").first).to_contain_text("营销")
     assert no_horizontal_scroll(page)
     page.screenshot(path=str(SCREENSHOTS / "demo-laptop.png"))
+    expect(page.get_by_test_id("jump-review")).to_be_hidden()  # side by side: the review pane is in view
     page.set_viewport_size(PHONE)
-    expect(promo).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
     assert no_horizontal_scroll(page), "the page scrolls sideways at 390 px"
     page.screenshot(path=str(SCREENSHOTS / "demo-phone.png"), full_page=True)
-    page.screenshot(path=str(SCREENSHOTS / "demo-phone-viewport.png"))
+    # Stacked, the review pane is below the chat: a pill says a draft waits and jumps to it.
+    jump = page.get_by_test_id("jump-review")
+    expect(jump).to_be_visible()
+    expect(jump).to_contain_text("1 条草稿待审核")
+    page.screenshot(path=str(SCREENSHOTS / "demo-phone-top.png"))
+    jump.click()
+    expect(promo.get_by_test_id("approve")).to_be_in_viewport()
+    expect(jump).to_be_hidden()
+    page.screenshot(path=str(SCREENSHOTS / "demo-phone-review.png"))
 
 
 def test_text_is_shown_as_text_and_new_conversation_starts_clean(page, server: ServerProcess) -> None:  # noqa: ANN001

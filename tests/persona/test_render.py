@@ -28,9 +28,12 @@ def test_the_persona_template_is_used_with_its_sign_off(styles: Path) -> None:
 
 
 def test_a_missing_persona_template_falls_back_to_default_then_to_fallback(styles: Path) -> None:
+    (styles / "lucky" / "templates" / "order_status.j2").unlink()
     r = renderer(styles)
     assert r.render(persona="lucky", intent="order_status", context={}).template == "_default/templates/order_status.j2"
-    assert r.render(persona="lucky", intent="no_such_intent", context={}).template == "_default/templates/fallback.j2"
+    assert r.render(persona="lucky", intent="no_such_intent", context={}).template == "lucky/templates/fallback.j2"
+    (styles / "lucky" / "templates" / "fallback.j2").unlink()
+    assert renderer(styles).render(persona="lucky", intent="no_such_intent", context={}).template == "_default/templates/fallback.j2"
 
 
 def test_the_same_customer_never_gets_the_same_variation_twice_in_a_row(styles: Path) -> None:

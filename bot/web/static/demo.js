@@ -19,6 +19,7 @@
     open: $("drafts-open"), empty: $("drafts-empty"), done: $("drafts-done"), doneList: $("drafts-done-list"),
     error: $("error"), errorText: $("error-text"), errorClose: $("error-close"),
     tplOpen: $("tpl-open-card"), tplDone: $("tpl-done-card"),
+    jump: $("jump-review"), jumpCount: $("jump-count"),
   };
 
   /* ---------------- small helpers ---------------- */
@@ -422,7 +423,27 @@
     place(els.doneList, done);
     els.empty.hidden = open.length > 0 || showHint;
     els.done.hidden = done.length === 0;
+    openCount = open.length;
+    updateJump();
   }
+
+  /* On a phone the review pane sits below the chat: offer a jump to it while drafts wait. */
+  let openCount = 0;
+  let reviewInView = true;
+  function updateJump() {
+    els.jumpCount.textContent = String(openCount);
+    els.jump.hidden = openCount === 0 || reviewInView;
+  }
+  if ("IntersectionObserver" in window) {
+    new IntersectionObserver((entries) => {
+      reviewInView = entries.some((e) => e.isIntersecting);
+      updateJump();
+    }).observe(els.open);
+  }
+  els.jump.addEventListener("click", () => {
+    const first = els.open.querySelector(".card");
+    (first || els.open).scrollIntoView({ behavior: "smooth", block: "start" });
+  });
 
   function renderDrafts(drafts, messages) {
     const seen = new Set();

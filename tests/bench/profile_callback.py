@@ -1,0 +1,150 @@
+"""Profile one callback endpoint under the benchmark's load with py-spy (pip install py-spy).
+
+    python tests/bench/profile_callback.py real|bare [--connections 16] [--seconds 10] [--idle] [--env K=V ...]
+
+Starts the endpoint as callback_bench.py does, warms it up, then records it with
+`py-spy record --threads [--idle] --format raw` while the same closed-loop load runs, and prints where the
+samples fall: per thread, and the top functions by inclusive and by own samples (bot/, sqlalchemy, sqlite3,
+wechatpy, starlette/fastapi, logging, ...). The raw collapsed stacks are kept in tests/bench/results/ for
+flame graphs (e.g. speedscope). --env passes extra DRAFTBOT_* settings to the real server (for experiments,
+e.g. --env DRAFTBOT_LOG_LEVEL=WARNING).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.callback_bench import (  # noqa: E402
+    AES_KEY, CORP_ID, DATA, RESULTS, TOKEN, BareProcess, CallbackFactory, ServerProcess, create_engine, run_load, wait_drained,
+)
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("target", choices=("real", "bare"))
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--idle", action="store_true", help="also sample waiting threads (wall time, not CPU)")
+    parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    parser.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for the real server")
+    parser.add_argument("--top", type=int, default=30)
+    args = parser.parse_args()
+    args.client = "raw"
+    if not shutil.which("py-spy"):
+        sys.exit("py-spy not found: pip install py-spy")
+
+    workdir = Path(tempfile.mkdtemp(prefix="draftbot-profile-"))
+    database_url = f"sqlite:///{workdir}/draftbot.db"
+    env = {
+        "DRAFTBOT_DATABASE_URL": database_url, "DRAFTBOT_INTENTS_DIR": str(DATA / "intents"),
+        "DRAFTBOT_PERSONAS_DIR": str(DATA / "persona_styles"), "DRAFTBOT_WECOM_CORP_ID": CORP_ID,
+        "DRAFTBOT_WECOM_TOKEN": TOKEN, "DRAFTBOT_WECOM_AES_KEY": AES_KEY,
+    }
+    env.update(dict(item.split("=", 1) for item in args.env))
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    factory = CallbackFactory()
+    server = ServerProcess(env, workdir / "real.log") if args.target == "real" else BareProcess(workdir / "bare.log")
+    suffix = "-idle" if args.idle else ""
+    out = RESULTS / f"profile-{args.target}{suffix}.txt"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    try:
+        server.start()
+        pid = server.process.pid
+        port = server.port
+        engine = create_engine(database_url) if args.target == "real" else None
+        run_load(args.target, "warmup", pid, port, factory.batch(int(args.warmup * 6000), port), args, args.warmup)
+        if engine is not None:
+            wait_drained(engine)
+        batch = factory.batch(int(args.seconds * 6000), port)
+        spy = subprocess.Popen(
+            ["py-spy", "record", "--pid", str(pid), "--duration", str(int(args.seconds)), "--rate", str(args.rate),
+             "--threads", "--format", "raw", "--output", str(out), "--nonblocking"] + (["--idle"] if args.idle else []),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        time.sleep(0.5)
+        result = run_load(args.target, "profiled", pid, port, batch, args, args.seconds)
+        spy.wait(60)
+        if spy.returncode:
+            print(spy.stderr.read().decode(), file=sys.stderr)
+        print(f"{args.target}: {result.rps} cb/s p50 {result.p50_ms} ms p99 {result.p99_ms} ms errors {result.errors} "
+              f"server cpu {result.server_cpu_util} ({result.server_cpu_per_cb_us} us/cb) under py-spy --nonblocking")
+        if engine is not None:
+            backlog, drained = wait_drained(engine)
+            print(f"worker backlog at end {backlog}, drained in {drained} s")
+            engine.dispose()
+    finally:
+        server.stop()
+    report(out, args.top)
+    print(f"raw stacks: {out}")
+    return 0
+
+
+def report(path: Path, top: int) -> None:
+    threads: collections.Counter = collections.Counter()
+    inclusive: collections.Counter = collections.Counter()
+    own: collections.Counter = collections.Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        frames = stack.split(";")
+        total += n
+        threads[_thread_name(frames[0])] += n
+        seen = set()
+        for frame in frames[1:]:
+            label = _short(frame)
+            if label not in seen:
+                inclusive[label] += n
+                seen.add(label)
+        own[_short(frames[-1])] += n
+    print(f"\n{total} samples")
+    print("by thread:")
+    for name, n in threads.most_common():
+        print(f"  {n / total:6.1%}  {name}")
+    print(f"top {top} inclusive:")
+    for label, n in inclusive.most_common(top):
+        print(f"  {n / total:6.1%}  {label}")
+    print(f"top {top} own:")
+    for label, n in own.most_common(top):
+        print(f"  {n / total:6.1%}  {label}")
+
+
+def _thread_name(frame: str) -> str:
+    name = re.sub(r"\(0x[0-9a-f]+\)", "", frame).strip()
+    name = re.sub(r"^thread ", "", name)
+    if "AnyIO worker" in name or "asyncio_" in name or "ThreadPool" in name:
+        return "threadpool (run_in_threadpool)"
+    return name
+
+
+def _short(frame: str) -> str:
+    match = re.match(r"(.*) \((.*?):(\d+)\)$", frame)
+    if not match:
+        return frame
+    function, file, _line = match.groups()
+    for marker in ("site-packages/", "lib/python3.11/", "/work/main/"):
+        if marker in file:
+            file = file.split(marker, 1)[1]
+            break
+    return f"{function} ({file})"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
