@@ -342,6 +342,32 @@ class BareProcess:
         self._log.close()
 
 
+class VariantServerProcess(ServerProcess):
+    """The real app started by tests/bench/variant_server.py with BENCH_PATCHES applied (experiments only)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, patches: str) -> None:
+        super().__init__({**env, "BENCH_PATCHES": patches}, log_path)
+
+    def start(self, timeout: float = 60.0) -> "VariantServerProcess":
+        self._log = open(self.log_path, "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve().parent / "variant_server.py"), "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"variant server exited with {self.process.returncode}:\n{self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"variant server did not start in {timeout} s:\n{self.log_path.read_text()}")
+
+
 def pending_jobs(engine) -> int:  # noqa: ANN001
     with engine.connect() as connection:
         return connection.execute(text("SELECT count(*) FROM jobs WHERE status IN ('pending', 'running')")).scalar_one()
@@ -417,10 +443,19 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target (default 2)")
     parser.add_argument("--database-url", default=None, help="real server's database (default: a fresh temp SQLite file)")
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw", help="load generator (default raw)")
-    parser.add_argument("--output", type=Path, default=RESULTS / "callback.json", help="results JSON")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="results JSON (default tests/bench/results/callback.json, or callback-<variant>.json)")
+    parser.add_argument("--variant", default="", help="experiment: comma list of tests/bench/variant_server.py patches "
+                        "applied to the real server (default: none, the real `python -m bot serve`)")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment for the real server, e.g. DRAFTBOT_LOG_LEVEL=WARNING (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (database, server logs)")
     args = parser.parse_args()
     command = "python " + shlex.join(sys.argv)
+    variant = ",".join(sorted(p.strip() for p in args.variant.split(",") if p.strip()))
+    if args.output is None:
+        suffix = "-".join(filter(None, [variant.replace(",", "+"), "+".join(e.split("=", 1)[0].removeprefix("DRAFTBOT_").lower() + "=" + e.split("=", 1)[1] for e in args.env)]))
+        args.output = RESULTS / (f"callback-{suffix}.json" if suffix else "callback.json")
 
     workdir = Path(tempfile.mkdtemp(prefix="draftbot-bench-"))
     database_url = args.database_url or f"sqlite:///{workdir}/draftbot.db"
@@ -432,13 +467,18 @@ def main() -> int:
         "DRAFTBOT_WECOM_TOKEN": TOKEN,
         "DRAFTBOT_WECOM_AES_KEY": AES_KEY,
     }
+    env.update(dict(item.split("=", 1) for item in args.env))
     info = machine_info()
     print(f"machine: {info['nproc']} cores ({info['cpu_model']}), Python {info['python']}, "
           f"uvicorn {info['versions']['uvicorn']} loop={info['uvicorn_loop']} http={info['uvicorn_http']}, 1 worker each")
     client_desc = ("raw: asyncio+uvloop, hand-written HTTP/1.1 on keep-alive sockets, requests pre-serialised"
                    if args.client == "raw" else "httpx.AsyncClient, pool of --connections keep-alive connections")
     print(f"load generator: this process, {client_desc}; closed loop, {args.connections} connections")
-    print(f"real server: python -m bot serve, database {database_url}; logs in {workdir}")
+    real_desc = (f"tests/bench/variant_server.py with BENCH_PATCHES={variant} (EXPERIMENT, not the shipped code)"
+                 if variant else "python -m bot serve")
+    if args.env:
+        real_desc += f", extra env {' '.join(args.env)}"
+    print(f"real server: {real_desc}, database {database_url}; logs in {workdir}")
     try:
         import uvloop
 
@@ -447,7 +487,7 @@ def main() -> int:
         pass
 
     factory = CallbackFactory()
-    real = ServerProcess(env, workdir / "real.log")
+    real = VariantServerProcess(env, workdir / "real.log", variant) if variant else ServerProcess(env, workdir / "real.log")
     bare = BareProcess(workdir / "bare.log")
     engine = None
     runs: list[RunResult] = []
@@ -469,7 +509,10 @@ def main() -> int:
             if target == "real":
                 real_acked.update(result.acked_ids)
                 real_sent += result.sent
-                result.backlog_at_end, result.drain_seconds = wait_drained(engine)
+                if "no-worker" in variant:  # nothing will run the jobs: just note the backlog
+                    result.backlog_at_end = pending_jobs(engine)
+                else:
+                    result.backlog_at_end, result.drain_seconds = wait_drained(engine)
             flag = "  POOL EXHAUSTED" if result.pool_exhausted else ""
             extra = f"  worker backlog {result.backlog_at_end}, drained in {result.drain_seconds} s" if target == "real" else ""
             print(f"  {phase:8} {target:4}: {result.rps:8.1f} cb/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
@@ -556,11 +599,12 @@ def main() -> int:
     for name, c in checks.items():
         note = f" [{c['note']}]" if c.get("note") else ""
         print(f"{'PASS' if c['passed'] else 'FAIL'}  {name:7} {c['value']}  (target {c['target']}){note}")
-    print(f"overall: {'PASS' if passed else 'FAIL'}")
+    print(f"overall: {'PASS' if passed else 'FAIL'}" + (f"  (variant {variant}: an experiment, not the shipped code)" if variant else ""))
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     report = dict(
         command=command, cwd=str(ROOT), executable=sys.executable, started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        real_server=real_desc, variant=variant or None, extra_env=args.env,
         machine=info, client=dict(kind=args.client, description=client_desc, process="the benchmark process"),
         settings=dict(connections=args.connections, seconds=args.seconds, rounds=args.rounds, warmup=args.warmup,
                       database_url=database_url if args.database_url else "temporary SQLite file",

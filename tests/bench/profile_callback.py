@@ -35,6 +35,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--idle", action="store_true", help="also sample waiting threads (wall time, not CPU)")
+    parser.add_argument("--gil", action="store_true", help="only sample the thread holding the GIL")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     parser.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for the real server")
     parser.add_argument("--top", type=int, default=30)
@@ -59,7 +60,7 @@ def main() -> int:
         pass
     factory = CallbackFactory()
     server = ServerProcess(env, workdir / "real.log") if args.target == "real" else BareProcess(workdir / "bare.log")
-    suffix = "-idle" if args.idle else ""
+    suffix = ("-idle" if args.idle else "") + ("-gil" if args.gil else "")
     out = RESULTS / f"profile-{args.target}{suffix}.txt"
     RESULTS.mkdir(parents=True, exist_ok=True)
     try:
@@ -73,7 +74,7 @@ def main() -> int:
         batch = factory.batch(int(args.seconds * 6000), port)
         spy = subprocess.Popen(
             ["py-spy", "record", "--pid", str(pid), "--duration", str(int(args.seconds)), "--rate", str(args.rate),
-             "--threads", "--format", "raw", "--output", str(out), "--nonblocking"] + (["--idle"] if args.idle else []),
+             "--threads", "--format", "raw", "--output", str(out), "--nonblocking"] + (["--idle"] if args.idle else []) + (["--gil"] if args.gil else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         time.sleep(0.5)

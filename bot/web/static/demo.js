@@ -48,8 +48,14 @@
     return Math.round(p * 100) + "%";
   }
 
+  /** Server times are aware UTC ISO strings; a naive one is read as UTC too, never as browser-local. */
+  function parseTime(iso) {
+    if (!iso) return new Date(NaN);
+    return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + "Z");
+  }
+
   function clock(iso, withSeconds) {
-    const d = new Date(iso);
+    const d = parseTime(iso);
     if (isNaN(d)) return "";
     const opts = { hour: "2-digit", minute: "2-digit", hour12: false };
     if (withSeconds) opts.second = "2-digit";
@@ -126,7 +132,7 @@
   function scrollToBottom() { els.chat.scrollTop = els.chat.scrollHeight; }
 
   function timeMark(iso) {
-    const t = new Date(iso).getTime();
+    const t = parseTime(iso).getTime();
     if (isNaN(t)) return;
     if (lastChatTime === null || t - lastChatTime > 5 * 60 * 1000) {
       els.chat.appendChild(el("div", "chat-time", clock(iso)));
@@ -148,7 +154,7 @@
     timeMark(m.created_at);
     const { row, b } = bubble(m.direction, m.text);
     b.dataset.id = String(m.id);
-    if (m.created_at) b.title = new Date(m.created_at).toLocaleString("zh-CN");
+    if (m.created_at) b.title = parseTime(m.created_at).toLocaleString("zh-CN");
     els.chat.appendChild(row);
     shownMessages.set(m.id, b);
   }
@@ -191,7 +197,7 @@
       const id = res && res.message_id;
       if (shownMessages.has(id) && shownMessages.get(id) !== b) row.remove();   // polling got there first
       else if (id !== undefined && id !== null) { b.dataset.id = String(id); shownMessages.set(id, b); row.classList.remove("msg-pending"); }
-      if (errorFromPolling === false) clearError();
+      clearError();
       draftingSince = Date.now();
       refreshSoon();
     } catch (err) {
@@ -329,7 +335,7 @@
 
     if (d.manual_reason) {
       const m = node.querySelector(".manual");
-      m.textContent = "需要人工回复：" + d.manual_reason;
+      m.textContent = "原因：" + d.manual_reason;
       m.hidden = false;
     }
 
@@ -370,6 +376,7 @@
         const updated = await api("POST", `demo/drafts/${d.id}/${kind}`, body);
         upsertCard(updated);
         layoutCards();
+        clearError();
         refreshSoon();
       } catch (err) {
         approveBtn.disabled = rejectBtn.disabled = ta.disabled = false;
@@ -427,19 +434,20 @@
     updateJump();
   }
 
-  /* On a phone the review pane sits below the chat: offer a jump to it while drafts wait. */
+  /* On a phone the review pane sits below the chat: offer a jump to it while a draft waits out of sight. */
   let openCount = 0;
-  let reviewInView = true;
   function updateJump() {
     els.jumpCount.textContent = String(openCount);
-    els.jump.hidden = openCount === 0 || reviewInView;
+    const first = els.open.querySelector(".card");
+    let outOfSight = false;
+    if (first) {
+      const r = first.getBoundingClientRect();
+      outOfSight = r.top > window.innerHeight - 140 || r.bottom < 60;
+    }
+    els.jump.hidden = openCount === 0 || !outOfSight;
   }
-  if ("IntersectionObserver" in window) {
-    new IntersectionObserver((entries) => {
-      reviewInView = entries.some((e) => e.isIntersecting);
-      updateJump();
-    }).observe(els.open);
-  }
+  window.addEventListener("scroll", updateJump, { passive: true });
+  window.addEventListener("resize", updateJump);
   els.jump.addEventListener("click", () => {
     const first = els.open.querySelector(".card");
     (first || els.open).scrollIntoView({ behavior: "smooth", block: "start" });
