@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime.worker.start()
+        runtime.worker.start(sole_instance=runtime.engine.dialect.name == "sqlite")
         log.info("draftbot ready: %d intents, personas %s", len(runtime.pipeline.intents), ", ".join(runtime.pipeline.book.names()))
         try:
             yield

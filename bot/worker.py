@@ -44,7 +44,14 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
+    def start(self, *, sole_instance: bool = False) -> None:
+        """Start the thread; a sole instance (SQLite) first resumes the jobs it was running when it stopped."""
+        if sole_instance:
+            with self.sessions() as session:
+                resumed = queue.release_running(session, now=self.clock())
+                session.commit()
+            if resumed:
+                log.info("resuming %d jobs that were running when the service stopped", resumed)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="draftbot-worker", daemon=True)
         self._thread.start()

@@ -76,3 +76,11 @@ def pending_count(session: Session) -> int:
     from sqlalchemy import func
 
     return session.scalar(select(func.count()).select_from(Job).where(Job.status.in_(("pending", "running")))) or 0
+
+
+def release_running(session: Session, *, now: datetime) -> int:
+    """Make every running job due again: for a single-instance database at start-up, after a crash."""
+    result = session.execute(
+        update(Job).where(Job.status == "running").values(status="pending", lease_until=None, run_after=now, updated_at=now)
+    )
+    return result.rowcount

@@ -124,6 +124,7 @@ class RunResult:
     server_cpu_per_cb_us: float
     server_cpu_util: float  # share of one core
     client_cpu_util: float  # share of one core
+    other_cpu_util: float  # everything else on the machine, in cores (noise from other work)
     backlog_at_end: int | None = None
     drain_seconds: float | None = None
     latencies_ns: list[int] = field(default_factory=list, repr=False)
@@ -267,15 +268,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def system_busy_seconds() -> float:
+    """CPU seconds spent by everything on the machine (all cores, not idle or iowait)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def run_load(target: str, phase: str, pid: int, port: int, batch: Batch, args: argparse.Namespace, seconds: float) -> RunResult:
     drive = drive_raw if args.client == "raw" else drive_httpx
     gc.collect()
     gc.freeze()  # the pre-generated batch never needs scanning again
-    cpu0, own0 = cpu_seconds(pid), time.process_time()
+    cpu0, own0, all0 = cpu_seconds(pid), time.process_time(), system_busy_seconds()
     wall0 = time.perf_counter()
     out = asyncio.run(drive(port, batch, args.connections, seconds))
     wall = time.perf_counter() - wall0
-    cpu, own = cpu_seconds(pid) - cpu0, time.process_time() - own0
+    cpu, own, busy = cpu_seconds(pid) - cpu0, time.process_time() - own0, system_busy_seconds() - all0
     gc.unfreeze()
     lat = sorted(out["latencies"])
     ok = out["statuses"].get("200", 0)
@@ -290,6 +298,7 @@ def run_load(target: str, phase: str, pid: int, port: int, batch: Batch, args: a
         pool_exhausted=out["exhausted"], server_cpu_s=round(cpu, 3),
         server_cpu_per_cb_us=round(cpu / max(1, out["sent"]) * 1e6, 1),
         server_cpu_util=round(cpu / wall, 3), client_cpu_util=round(own / wall, 3),
+        other_cpu_util=round(max(0.0, busy - cpu - own) / wall, 3),
         latencies_ns=out["latencies"], acked_ids=out["acked"],
     )
 
@@ -339,7 +348,9 @@ class BareProcess:
                 self.process.kill()
                 self.process.wait()
         self.process = None
-        self._log.close()
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
 
 
 class VariantServerProcess(ServerProcess):
@@ -398,6 +409,7 @@ def summarise(runs: list[RunResult]) -> dict:
         server_cpu_per_cb_us=round(sum(r.server_cpu_s for r in runs) / max(1, sum(r.sent for r in runs)) * 1e6, 1),
         server_cpu_util=round(statistics.fmean(r.server_cpu_util for r in runs), 3),
         client_cpu_util=round(statistics.fmean(r.client_cpu_util for r in runs), 3),
+        other_cpu_util_max=max(r.other_cpu_util for r in runs),
     )
 
 
@@ -516,7 +528,8 @@ def main() -> int:
             flag = "  POOL EXHAUSTED" if result.pool_exhausted else ""
             extra = f"  worker backlog {result.backlog_at_end}, drained in {result.drain_seconds} s" if target == "real" else ""
             print(f"  {phase:8} {target:4}: {result.rps:8.1f} cb/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
-                  f"errors {result.errors}  server cpu {result.server_cpu_util:.2f}  client cpu {result.client_cpu_util:.2f}"
+                  f"errors {result.errors}  cpu: server {result.server_cpu_util:.2f} client {result.client_cpu_util:.2f} "
+                  f"other {result.other_cpu_util:.2f}"
                   f"  ({pool} callbacks signed in {gen:.1f} s before the run){extra}{flag}", flush=True)
             return result
 
@@ -589,9 +602,12 @@ def main() -> int:
         s = summary[name]
         rows.append((name, f"{s['rps_mean']:.1f} ({s['rps_best']:.1f})", f"{s['p50_ms']:.2f}", f"{s['p90_ms']:.2f}",
                      f"{s['p99_ms']:.2f}", f"{s['max_ms']:.2f}", s["ok"], s["errors"], f"{s['server_cpu_per_cb_us']:.0f}",
-                     f"{s['server_cpu_util']:.2f}", f"{s['client_cpu_util']:.2f}"))
+                     f"{s['server_cpu_util']:.2f}", f"{s['client_cpu_util']:.2f}", f"{s['other_cpu_util_max']:.2f}"))
     print(table(rows, ("endpoint", "cb/s mean (best)", "p50 ms", "p90 ms", "p99 ms", "max ms", "200s", "errors",
-                       "srv cpu us/cb", "srv cpu", "client cpu")))
+                       "srv cpu us/cb", "srv cpu", "client cpu", "other cpu max")))
+    noisy = [f"{r.target} {r.phase}" for r in runs if r.other_cpu_util > 0.15]
+    if noisy:
+        print(f"note: other processes used > 0.15 cores during {', '.join(noisy)}: those runs are noisy")
     print(f"ratio real/bare: {ratio_mean:.3f} (mean of rounds), {ratio_best:.3f} (best rounds)")
     print(f"stored: {len(acked_keys & stored_keys)} of {len(acked_keys)} acknowledged MsgIds have a 'wecom_event' job row "
           f"({len(stored_keys)} rows from this run, {rows_total} in the table; missing {len(missing)}, "

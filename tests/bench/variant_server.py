@@ -40,7 +40,7 @@ def apply(patches: set[str]) -> None:
     from bot.worker import Worker
 
     if "no-worker" in patches:
-        Worker.start = lambda self: None  # type: ignore[method-assign]
+        Worker.start = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
     if "switch-1ms" in patches:
         sys.setswitchinterval(0.001)
     original = callback.run_in_threadpool

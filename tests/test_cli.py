@@ -1,0 +1,93 @@
+"""The draftbot command: token management, check, offline drafting, and clear errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from tests.conftest import DATA
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key in ("DATABASE_URL", "INTENTS_DIR", "PERSONAS_DIR", "DEFAULT_PERSONA"):
+        monkeypatch.delenv(f"DRAFTBOT_{key}", raising=False)
+    monkeypatch.setenv("DRAFTBOT_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+runner = CliRunner()
+
+
+def test_token_create_prints_the_token_on_its_last_line_then_list_and_revoke(env: Path) -> None:
+    created = runner.invoke(app, ["token", "create", "--user", "zhangsan", "--role", "admin"])
+    assert created.exit_code == 0, created.output
+    token = created.output.strip().splitlines()[-1]
+    assert token.startswith("dbt_") and len(token) > 40
+    listed = runner.invoke(app, ["token", "list"])
+    assert "zhangsan" in listed.output and "admin" in listed.output
+    assert token not in listed.output
+    assert runner.invoke(app, ["token", "revoke", "1"]).exit_code == 0
+    again = runner.invoke(app, ["token", "revoke", "1"])
+    assert again.exit_code == 2
+    assert "no live token with id 1" in again.output
+
+
+def test_token_create_refuses_an_unknown_role(env: Path) -> None:
+    result = runner.invoke(app, ["token", "create", "--user", "x", "--role", "owner"])
+    assert result.exit_code == 2
+    assert "role must be one of staff, admin" in result.output
+
+
+def test_check_passes_on_the_shipped_data(env: Path) -> None:
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "0 errors" in result.output
+
+
+def test_check_names_the_file_and_the_item(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    intents = env / "intents"
+    shutil.copytree(DATA / "intents", intents)
+    (intents / "greeting.yml").write_text((intents / "greeting.yml").read_text(encoding="utf-8").replace("marketing: false", "marketing: perhaps"), encoding="utf-8")
+    monkeypatch.setenv("DRAFTBOT_INTENTS_DIR", str(intents))
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 2
+    assert "greeting.yml: marketing: must be true or false" in result.output
+
+
+def test_check_reports_a_broken_template_and_fails(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    styles = env / "persona_styles"
+    shutil.copytree(DATA / "persona_styles", styles)
+    (styles / "lucky" / "templates" / "greeting.j2").write_text('{% extends "base.j2" %}{% block v1 %}{{ nope }}{% endblock %}', encoding="utf-8")
+    monkeypatch.setenv("DRAFTBOT_INTENTS_DIR", str(DATA / "intents"))
+    monkeypatch.setenv("DRAFTBOT_PERSONAS_DIR", str(styles))
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 1
+    assert "lucky/greeting" in result.output and "nope" in result.output
+
+
+def test_draft_prints_intent_confidence_persona_and_the_draft(env: Path) -> None:
+    result = runner.invoke(app, ["draft", "我的訂單到哪了", "--persona", "advisor", "--name", "王女士"])
+    assert result.exit_code == 0, result.output
+    assert "intent:     order_status" in result.output
+    assert "persona:    advisor" in result.output
+    assert "王女士，" in result.output
+
+
+def test_draft_with_an_unknown_persona_is_a_clear_error(env: Path) -> None:
+    result = runner.invoke(app, ["draft", "你好", "--persona", "nobody"])
+    assert result.exit_code == 2
+    assert "no persona 'nobody'" in result.output
+
+
+def test_a_bad_setting_stops_with_the_variable_named(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRAFTBOT_WECOM_AES_KEY", "short")
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 2
+    assert "DRAFTBOT_WECOM_AES_KEY: EncodingAESKey must be 43 characters, got 5" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,53 @@
+"""The pipeline turns every message into a draft plan, and a failure into a draft that needs a manual reply."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bot.drafts.lifecycle import Status
+from bot.pipeline import Inbound
+from bot.runtime import load_pipeline
+from tests.conftest import DATA, make_settings
+
+
+def pipeline_with(styles: Path):  # noqa: ANN201
+    return load_pipeline(make_settings("sqlite://", personas_dir=styles))
+
+
+def inbound(text: str, **fields: object) -> Inbound:
+    return Inbound(msg_id="m1", channel="demo", customer_id="c", text=text, **fields)
+
+
+def test_a_marketing_intent_is_flagged_with_its_reason() -> None:
+    plan = pipeline_with(DATA / "persona_styles").plan(inbound("有没有优惠券"))
+    assert plan.status == Status.PENDING
+    assert plan.intent == "promotion_inquiry"
+    assert plan.marketing
+    assert plan.flags[0]["code"] == "marketing"
+
+
+def test_the_kf_account_binding_chooses_the_persona() -> None:
+    plan = pipeline_with(DATA / "persona_styles").plan(inbound("你好", open_kfid="wkLUCKY"))
+    assert plan.persona == "lucky"
+    assert plan.text.endswith("—— Lucky")
+
+
+def test_a_template_that_raises_gives_a_manual_draft_with_the_reason(tmp_path: Path) -> None:
+    styles = tmp_path / "persona_styles"
+    shutil.copytree(DATA / "persona_styles", styles)
+    (styles / "_default" / "templates" / "order_status.j2").write_text(
+        '{% extends "base.j2" %}{% block v1 %}{{ 1 // 0 }}{% endblock %}', encoding="utf-8"
+    )
+    plan = pipeline_with(styles).plan(inbound("我的快递到哪了"))
+    assert plan.status == Status.NEEDS_MANUAL
+    assert plan.intent == "order_status"
+    assert "ZeroDivisionError" in plan.manual_reason
+
+
+def test_a_message_below_the_threshold_gets_the_fallback_template() -> None:
+    pipeline = load_pipeline(make_settings("sqlite://", fallback_threshold=0.99))
+    plan = pipeline.plan(inbound("嗯"))
+    assert plan.intent == "fallback"
+    assert plan.template == "_default/templates/fallback.j2"
+    assert any(flag["code"] == "low_confidence" for flag in plan.flags)
