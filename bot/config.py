@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     intents_dir: Path = PROJECT_DIR / "intents"
     personas_dir: Path = PROJECT_DIR / "persona_styles"
     default_persona: str = "_default"
+    catalog: Path | None = None
     fallback_threshold: float = Field(0.3, ge=0.0, le=1.0)
 
     wecom_corp_id: str = ""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.drafts.lifecycle import Status
 from bot.errors import DraftbotError
 from bot.nlu.classifier import IntentClassifier
+from bot.nlu.entities import Catalog, extract_entities
 from bot.nlu.intents import FALLBACK, Intent
 from bot.persona.render import Renderer
 from bot.persona.styles import PersonaBook
@@ -40,6 +41,7 @@ class DraftPlan:
     intent: str | None = None
     confidence: float | None = None
     runners_up: list = field(default_factory=list)
+    entities: dict = field(default_factory=dict)
     template: str | None = None
     variation: str | None = None
     marketing: bool = False
@@ -58,12 +60,14 @@ class Pipeline:
         book: PersonaBook,
         renderer: Renderer,
         default_persona: str,
+        catalog: Catalog = Catalog(),
     ) -> None:
         self.classifier = classifier
         self.intents = {intent.intent: intent for intent in intents}
         self.book = book
         self.renderer = renderer
         self.default_persona = default_persona
+        self.catalog = catalog
 
     def choose_persona(self, inbound: Inbound) -> str:
         return self.book.choose(kf_account=inbound.open_kfid, staff=inbound.staff_id, default=self.default_persona)
@@ -84,8 +88,10 @@ class Pipeline:
         except Exception as exc:  # a broken model must not lose the message
             log.exception("classification failed for message %s", inbound.msg_id)
             return DraftPlan(status=Status.NEEDS_MANUAL, persona=persona, manual_reason=f"classification failed: {exc}")
+        entities = extract_entities(inbound.text, self.catalog)
         base = dict(
             persona=persona,
+            entities=entities,
             intent=prediction.intent,
             confidence=prediction.confidence,
             runners_up=[[name, p] for name, p in prediction.runners_up],
@@ -94,7 +100,7 @@ class Pipeline:
             rendered = self.renderer.render(
                 persona=persona,
                 intent=prediction.intent,
-                context={"customer_name": inbound.customer_name, "message": inbound.text},
+                context={"customer_name": inbound.customer_name, "message": inbound.text, **entities},
                 previous=previous,
                 seed=inbound.msg_id,
             )

@@ -17,6 +17,7 @@ from bot.errors import SettingsError
 from bot.intake import pull_kf
 from bot.metrics import Metrics
 from bot.nlu.classifier import IntentClassifier
+from bot.nlu.entities import Catalog
 from bot.nlu.intents import load_intents
 from bot.outbox import Outbox, Sender
 from bot.persona.render import Renderer
@@ -47,7 +48,7 @@ def load_pipeline(settings: Settings) -> Pipeline:
     classifier = IntentClassifier.train(intents, threshold=settings.fallback_threshold)
     return Pipeline(
         classifier=classifier, intents=intents, book=book, renderer=Renderer(book),
-        default_persona=settings.default_persona,
+        default_persona=settings.default_persona, catalog=Catalog.load(settings.catalog),
     )
 
 

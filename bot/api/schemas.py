@@ -14,6 +14,7 @@ class DraftOut(BaseModel):
     """A draft as the API shows it: what the customer said, the draft, and what humans decided."""
 
     id: int
+    message_id: int
     status: str
     channel: str
     customer_id: str

@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.nlu.entities import ENTITY_SAMPLES
 from bot.nlu.intents import FALLBACK
 from bot.persona.render import Renderer
 from bot.persona.styles import PersonaBook
 
 EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
-SAMPLE_CONTEXTS = ({"customer_name": "王女士", "message": "你好，想问一下"}, {"customer_name": "", "message": "在吗"})
+# Each variation renders with every entity present, and with none: a template that uses an entity
+# must also say something sensible when the customer gave none.
+SAMPLE_CONTEXTS = (
+    {"customer_name": "王女士", "message": "订单 202611220001 周六下午3点能送到吗", **ENTITY_SAMPLES},
+    {"customer_name": "", "message": "在吗"},
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,10 @@ def _check_one(renderer: Renderer, book: PersonaBook, name: str, intent: str, va
     try:
         rendered = renderer.render(persona=name, intent=intent, context=context, previous=None, seed="", only=variation)
     except Exception as exc:
+        missing = next((e for e in ENTITY_SAMPLES if e not in context and f"'{e}' is undefined" in str(exc)), None)
+        if missing:
+            hint = f"uses {missing} with no wording for when the customer gave none ({{% if {missing} is defined %}}...{{% else %}}...{{% endif %}})"
+            return [Problem("error", f"{name}/{intent}", variation, hint)]
         return [Problem("error", f"{name}/{intent}", variation, f"does not render: {exc}")]
     where, item, text = rendered.template, f"{intent} {variation}", rendered.text
     found = []

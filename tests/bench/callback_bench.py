@@ -275,6 +275,17 @@ def system_busy_seconds() -> float:
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_quiet(threshold: float, timeout: float) -> float:
+    """Wait until the whole machine stays under `threshold` busy cores for a second; returns the last reading."""
+    deadline = time.monotonic() + timeout
+    while True:
+        before, t0 = system_busy_seconds(), time.monotonic()
+        time.sleep(1.0)
+        busy = (system_busy_seconds() - before) / (time.monotonic() - t0)
+        if busy < threshold or time.monotonic() > deadline:
+            return busy
+
+
 def run_load(target: str, phase: str, pid: int, port: int, batch: Batch, args: argparse.Namespace, seconds: float) -> RunResult:
     drive = drive_raw if args.client == "raw" else drive_httpx
     gc.collect()
@@ -461,6 +472,9 @@ def main() -> int:
                         "applied to the real server (default: none, the real `python -m bot serve`)")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the real server, e.g. DRAFTBOT_LOG_LEVEL=WARNING (repeatable)")
+    parser.add_argument("--quiet-wait", type=float, default=120.0,
+                        help="before each run, wait up to this many seconds for other work on the machine to stop "
+                             "(< 0.15 busy cores for 1 s); 0 disables (default 120)")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (database, server logs)")
     args = parser.parse_args()
     command = "python " + shlex.join(sys.argv)
@@ -517,6 +531,10 @@ def main() -> int:
             t0 = time.perf_counter()
             batch = factory.batch(pool, port)
             gen = time.perf_counter() - t0
+            if args.quiet_wait > 0:
+                background = wait_quiet(0.15, args.quiet_wait)
+                if background >= 0.15:
+                    print(f"  (machine still busy with other work: {background:.2f} cores; running anyway)")
             result = run_load(target, phase, pid, port, batch, args, seconds)
             if target == "real":
                 real_acked.update(result.acked_ids)

@@ -90,12 +90,51 @@ def main() -> int:
             engine.dispose()
     finally:
         server.stop()
-    report(out, args.top)
+    report(out, args.top, None if (args.idle or args.gil) else result.server_cpu_per_cb_us)
     print(f"raw stacks: {out}")
     return 0
 
 
-def report(path: Path, top: int) -> None:
+def category(frames: list[str]) -> str:
+    """Where one sample's time goes, in the terms of the callback path."""
+    thread, stack, leaf = frames[0], ";".join(frames[1:]), frames[-1]
+    if "draftbot-worker" in thread:
+        if "Event.wait" in stack:
+            return "worker: waiting (poll/wake)"
+        if "claim (" in stack:
+            return "worker: claim (SELECT due, UPDATE, COMMIT, get)"
+        if "handle_event" in stack or "handler" in stack:
+            return "worker: job handler (logs 'no action')"
+        return "worker: finish + COMMIT, session"
+    if "AnyIO worker" in thread or "bench-writer" in thread or "bench-group-writer" in thread:
+        if "_pragmas" in stack or "__connect" in stack:
+            return "store: new pooled connection + PRAGMAs"
+        if "do_execute" in leaf or "do_commit" in leaf or "do_rollback" in leaf:
+            return "store: sqlite3 C (INSERT, COMMIT; incl. busy waits when not --idle: none)"
+        if "store_callback" in stack or "_store" in stack or "sqlalchemy" in stack:
+            return "store: SQLAlchemy session/insert (Python)"
+        return "threadpool thread hand-off (anyio/queue)"
+    if "logging/__init__" in stack:
+        return "logging (per-callback log lines)"
+    if "bot/wecom/callback.py" in stack:
+        return "CallbackCrypto.open (verify, decrypt, parse)"
+    if "_read_capped" in stack:
+        return "read body"
+    if "prometheus_client" in stack:
+        return "metrics counters"
+    if "run_in_threadpool" in stack or "to_thread" in stack or "anyio" in stack or "variant_server" in stack:
+        return "run_in_threadpool dispatch (anyio, Condition.notify)"
+    if "Runner.run (" in leaf or "uvloop" in leaf:
+        return "event loop + httptools parsing (C, uvloop)"
+    if "uvicorn/protocols" in leaf:
+        return "uvicorn protocol (response write, headers)"
+    if "fastapi" in stack or "starlette" in stack or "uvicorn" in stack:
+        return "FastAPI/Starlette/uvicorn Python (routing, DI, request, response)"
+    return "other"
+
+
+def report(path: Path, top: int, cpu_per_cb_us: float | None = None) -> None:
+    categories: collections.Counter = collections.Counter()
     threads: collections.Counter = collections.Counter()
     inclusive: collections.Counter = collections.Counter()
     own: collections.Counter = collections.Counter()
@@ -108,6 +147,7 @@ def report(path: Path, top: int) -> None:
         frames = stack.split(";")
         total += n
         threads[_thread_name(frames[0])] += n
+        categories[category(frames)] += n
         seen = set()
         for frame in frames[1:]:
             label = _short(frame)
@@ -119,6 +159,10 @@ def report(path: Path, top: int) -> None:
     print("by thread:")
     for name, n in threads.most_common():
         print(f"  {n / total:6.1%}  {name}")
+    print("by part of the path" + (f" (us per callback = share x {cpu_per_cb_us:.0f} us of server CPU per callback)" if cpu_per_cb_us else "") + ":")
+    for name, n in categories.most_common():
+        us = f"{n / total * cpu_per_cb_us:7.0f} us" if cpu_per_cb_us else ""
+        print(f"  {n / total:6.1%} {us}  {name}")
     print(f"top {top} inclusive:")
     for label, n in inclusive.most_common(top):
         print(f"  {n / total:6.1%}  {label}")

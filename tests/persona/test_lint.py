@@ -51,3 +51,13 @@ def test_a_draft_over_max_chars_is_an_error(styles: Path) -> None:
 def test_a_template_that_does_not_render_is_an_error_naming_it(styles: Path) -> None:
     set_greeting(styles, "lucky", "{{ missing_thing }}")
     assert any("lucky/greeting" in p and "missing_thing" in p for p in problems(styles))
+
+
+def test_an_entity_used_without_a_fallback_wording_is_an_error(styles: Path) -> None:
+    set_greeting(styles, "lucky", "订单 {{ order_no }} 查到啦")
+    assert any("uses order_no with no wording" in p for p in problems(styles))
+
+
+def test_an_entity_with_a_fallback_wording_is_fine(styles: Path) -> None:
+    set_greeting(styles, "lucky", "{% if order_no is defined %}订单 {{ order_no }} 查到啦{% else %}把订单号发我～{% endif %}")
+    assert problems(styles) == []
