@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -111,6 +112,90 @@ def draft(
         out.print(f"manual:     {plan.manual_reason}", highlight=False)
     out.print("draft:", highlight=False)
     out.print(plan.text, highlight=False, markup=False)
+
+
+@app.command("eval")
+def evaluate(
+    train: Annotated[Optional[Path], typer.Option(help="JSONL file to train on ({\"text\", \"label\"} per line)")] = None,
+    test: Annotated[Optional[Path], typer.Option(help="JSONL file to test on")] = None,
+    folds: Annotated[int, typer.Option(help="folds of the cross-validation", min=2)] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    predictions: Annotated[Optional[Path], typer.Option(help="write each test item with its prediction (JSONL)")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="write an HTML report with pictures into this folder")] = None,
+) -> None:
+    """Measure the classifier: cross-validation on the shipped intents, or --train/--test files."""
+    import json
+
+    from bot.nlu.classifier import IntentClassifier
+    from bot.nlu.datasets import from_intents, load_jsonl
+    from bot.nlu.evaluation import cross_validate, held_out
+    from bot.nlu.intents import load_intents
+
+    settings = _settings()
+    try:
+        if train is None and test is None:
+            texts, labels = from_intents(load_intents(settings.intents_dir))
+            source = str(settings.intents_dir)
+        elif train is not None:
+            texts, labels = load_jsonl(train)
+            source = str(train)
+        else:
+            texts, labels = from_intents(load_intents(settings.intents_dir))
+            source = str(settings.intents_dir)
+        test_set = load_jsonl(test) if test is not None else None
+    except DraftbotError as exc:
+        _fail(exc)
+    with _progress(quiet=False) as progress:
+        if test_set is None:
+            task = progress.add_task(f"{folds}-fold cross-validation on {source}", total=folds)
+            result = cross_validate(
+                texts, labels, folds=folds, target_precision=settings.target_precision,
+                progress=lambda _stage, done, _total: progress.update(task, completed=done),
+            )
+        else:
+            task = progress.add_task(f"training on {source}", total=2)
+            model = IntentClassifier.fit(texts, labels, target_precision=settings.target_precision, threshold=settings.fallback_threshold)
+            progress.update(task, completed=1, description=f"testing on {test}")
+            result = held_out(model, *test_set, method=f"trained on {source}, tested on {test}")
+            progress.update(task, completed=2)
+    if predictions:
+        with predictions.open("w", encoding="utf-8") as handle:
+            for item in result.items:
+                handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+    if report:
+        from bot.reports import write_report
+
+        page = write_report(result, report)
+        err.print(f"report: {page}", highlight=False)
+    if as_json:
+        print(json.dumps(result.summary(), ensure_ascii=False))
+        return
+    _print_report(result)
+
+
+def _progress(*, quiet: bool):  # noqa: ANN202
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True, disable=quiet)
+
+
+def _print_report(result) -> None:  # noqa: ANN001
+    out.print(f"{result.method}: {result.examples} examples", highlight=False)
+    out.print(
+        f"accuracy {result.accuracy:.1%}   macro-F1 {result.macro_f1:.1%}   "
+        f"threshold {result.threshold:.2f}: coverage {result.coverage:.1%}, "
+        f"accuracy on accepted {result.accuracy_on_accepted:.1%} (target {result.target_precision:.0%})",
+        highlight=False,
+    )
+    table = Table("intent", "precision", "recall", "F1", "examples")
+    for score in result.per_intent:
+        style = "red" if score.f1 < 0.8 else None
+        table.add_row(score.intent, f"{score.precision:.1%}", f"{score.recall:.1%}", f"{score.f1:.1%}", str(score.support), style=style)
+    out.print(table)
+    if result.confusion_pairs:
+        out.print("most confused:", highlight=False)
+        for pair in result.confusion_pairs[:8]:
+            out.print(f"  {pair['a']} → {pair['b']}: {pair['a_as_b']}   {pair['b']} → {pair['a']}: {pair['b_as_a']}", highlight=False)
 
 
 def _database():  # noqa: ANN202

@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     personas_dir: Path = PROJECT_DIR / "persona_styles"
     default_persona: str = "_default"
     catalog: Path | None = None
-    fallback_threshold: float = Field(0.3, ge=0.0, le=1.0)
+    fallback_threshold: float | None = Field(None, ge=0.0, le=1.0)  # None: chosen by cross-validation
+    target_precision: float = Field(0.95, gt=0.0, le=1.0)
 
     wecom_corp_id: str = ""
     wecom_token: str = ""

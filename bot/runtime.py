@@ -45,7 +45,9 @@ def load_pipeline(settings: Settings) -> Pipeline:
             f"DRAFTBOT_DEFAULT_PERSONA: no persona {settings.default_persona!r} in {settings.personas_dir} "
             f"(have: {', '.join(book.names())})"
         )
-    classifier = IntentClassifier.train(intents, threshold=settings.fallback_threshold)
+    classifier = IntentClassifier.train(
+        intents, target_precision=settings.target_precision, threshold=settings.fallback_threshold
+    )
     return Pipeline(
         classifier=classifier, intents=intents, book=book, renderer=Renderer(book),
         default_persona=settings.default_persona, catalog=Catalog.load(settings.catalog),

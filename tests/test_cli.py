@@ -91,3 +91,49 @@ def test_a_bad_setting_stops_with_the_variable_named(env: Path, monkeypatch: pyt
     assert result.exit_code == 2
     assert "DRAFTBOT_WECOM_AES_KEY: EncodingAESKey must be 43 characters, got 5" in result.output
     assert "Traceback" not in result.output
+
+
+def write_jsonl(path: Path, rows: list[tuple[str, str]]) -> Path:
+    import json
+
+    path.write_text("".join(json.dumps({"text": t, "label": l}, ensure_ascii=False) + "\n" for t, l in rows), encoding="utf-8")
+    return path
+
+
+def small_set(path: Path) -> Path:
+    rows = [(f"快递 {n} 到哪了", "order") for n in range(12)] + [(f"有没有优惠 {n}", "promo") for n in range(12)]
+    rows += [(f"投诉 服务 {n} 太差", "complaint") for n in range(12)]
+    return write_jsonl(path, rows)
+
+
+def test_eval_train_and_test_files_as_json_with_predictions_and_report(env: Path) -> None:
+    import json
+
+    train = small_set(env / "train.jsonl")
+    test = write_jsonl(env / "test.jsonl", [("快递 99 到哪了", "order"), ("有没有优惠 99", "promo"), ("投诉 太差", "complaint")])
+    result = runner.invoke(app, ["eval", "--train", str(train), "--test", str(test), "--json",
+                                 "--predictions", str(env / "pred.jsonl"), "--report", str(env / "report")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in ("accuracy", "macro_f1", "coverage", "accuracy_on_accepted", "threshold"):
+        assert key in summary
+    assert summary["accuracy"] == 1.0
+    predicted = [json.loads(line) for line in (env / "pred.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [p["predicted"] for p in predicted] == ["order", "promo", "complaint"]
+    assert (env / "report" / "index.html").read_text(encoding="utf-8").count("<img") == 2
+    assert (env / "report" / "confusion.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_eval_cross_validates_a_train_file_and_prints_per_intent_scores(env: Path) -> None:
+    result = runner.invoke(app, ["eval", "--train", str(small_set(env / "train.jsonl")), "--folds", "3"])
+    assert result.exit_code == 0, result.output
+    assert "stratified 3-fold cross-validation" in result.output
+    assert "complaint" in result.output and "macro-F1" in result.output
+
+
+def test_eval_names_the_bad_line(env: Path) -> None:
+    path = env / "bad.jsonl"
+    path.write_text('{"text": "a", "label": "x"}\n{"text": "b"}\n', encoding="utf-8")
+    result = runner.invoke(app, ["eval", "--test", str(path)])
+    assert result.exit_code == 2
+    assert "bad.jsonl: line 2" in result.output

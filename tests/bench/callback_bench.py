@@ -478,6 +478,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (database, server logs)")
     args = parser.parse_args()
     command = "python " + shlex.join(sys.argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop both servers on the way out
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     variant = ",".join(sorted(p.strip() for p in args.variant.split(",") if p.strip()))
     if args.output is None:
         suffix = "-".join(filter(None, [variant.replace(",", "+"), "+".join(e.split("=", 1)[0].removeprefix("DRAFTBOT_").lower() + "=" + e.split("=", 1)[1] for e in args.env)]))

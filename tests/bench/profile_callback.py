@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import re
 import shutil
 import subprocess
@@ -78,12 +79,25 @@ def main() -> int:
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         time.sleep(0.5)
+        before = thread_cpu(pid)
         result = run_load(args.target, "profiled", pid, port, batch, args, args.seconds)
+        after = thread_cpu(pid)
+        names = thread_names(pid)
         spy.wait(60)
         if spy.returncode:
             print(spy.stderr.read().decode(), file=sys.stderr)
         print(f"{args.target}: {result.rps} cb/s p50 {result.p50_ms} ms p99 {result.p99_ms} ms errors {result.errors} "
               f"server cpu {result.server_cpu_util} ({result.server_cpu_per_cb_us} us/cb) under py-spy --nonblocking")
+        groups: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])
+        for tid, (user, system) in after.items():
+            u0, s0 = before.get(tid, (0.0, 0.0))
+            group = thread_group(names.get(tid, ""), tid, pid)
+            groups[group][0] += user - u0
+            groups[group][1] += system - s0
+        print(f"server CPU by thread during the run ({result.sent} callbacks; us per callback user+system):")
+        for group, (user, system) in sorted(groups.items(), key=lambda kv: -sum(kv[1])):
+            per = (user + system) / max(1, result.sent) * 1e6
+            print(f"  {per:7.0f} us/cb  ({user / result.seconds:.2f} + {system / result.seconds:.2f} cores user+sys)  {group}")
         if engine is not None:
             backlog, drained = wait_drained(engine)
             print(f"worker backlog at end {backlog}, drained in {drained} s")
@@ -93,6 +107,37 @@ def main() -> int:
     report(out, args.top, None if (args.idle or args.gil) else result.server_cpu_per_cb_us)
     print(f"raw stacks: {out}")
     return 0
+
+
+def thread_cpu(pid: int) -> dict[int, tuple[float, float]]:
+    """utime and stime of every thread of `pid`, by thread id."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(task.name)] = (int(fields[11]) / tick, int(fields[12]) / tick)
+    return out
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """Python thread names by OS thread id, from `py-spy dump`."""
+    text = subprocess.run(["py-spy", "dump", "--pid", str(pid), "--nonblocking"], capture_output=True, text=True).stdout
+    return {int(m.group(1), 0): m.group(2) for m in re.finditer(r'Thread (\S+) \(\w+\): "([^"]*)"', text)}
+
+
+def thread_group(name: str, tid: int, pid: int) -> str:
+    if tid == pid or name == "MainThread":
+        return "main thread (event loop: HTTP, crypto, routing, logging)"
+    if name == "draftbot-worker":
+        return "draftbot-worker thread (claims and runs the jobs)"
+    if "AnyIO" in name:
+        return "anyio threadpool (run_in_threadpool: _store)"
+    if name.startswith("bench-"):
+        return "bench writer thread (_store)"
+    return f"other thread {name or tid}"
 
 
 def category(frames: list[str]) -> str:
