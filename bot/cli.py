@@ -69,7 +69,7 @@ def check() -> None:
         pipeline = load_pipeline(settings)
     except DraftbotError as exc:
         _fail(exc)
-    problems = lint(pipeline.book, pipeline.renderer, list(pipeline.intents))
+    problems = lint(pipeline.book, pipeline.renderer, list(pipeline.intents.values()))
     for problem in problems:
         colour = "red" if problem.severity == "error" else "yellow"
         out.print(f"[{colour}]{problem.severity}[/]: {problem}", highlight=False)

@@ -24,6 +24,7 @@ class Intent:
     description: str
     marketing: bool
     examples: tuple[str, ...]
+    path: str = ""
 
 
 def load_intents(directory: Path) -> list[Intent]:
@@ -71,7 +72,7 @@ def load_intent(path: Path) -> Intent:
         cleaned.append(str(example).strip())
     if len(cleaned) < MIN_EXAMPLES:
         raise DataFileError(path, "examples", f"needs at least {MIN_EXAMPLES} examples, has {len(cleaned)}")
-    return Intent(intent_id, description.strip(), marketing, tuple(cleaned))
+    return Intent(intent_id, description.strip(), marketing, tuple(cleaned), str(path))
 
 
 def check_duplicates(directory: Path, intents: list[Intent]) -> None:

@@ -1,4 +1,4 @@
-"""The persona linter: every intent x persona x variation renders, and the persona's voice rules hold."""
+"""The linter behind `draftbot check`: every intent x persona x variation renders, voice and service rules hold."""
 
 from __future__ import annotations
 
@@ -6,9 +6,18 @@ import re
 from dataclasses import dataclass
 
 from bot.nlu.entities import ENTITY_SAMPLES
-from bot.nlu.intents import FALLBACK
+from bot.nlu.intents import FALLBACK, Intent
 from bot.persona.render import Renderer
 from bot.persona.styles import PersonaBook
+from bot.policy.marketing import promotional_words
+
+RECOMMENDED_EXAMPLES = 20
+# Replies where selling has no place, whatever the persona (the customer needs service, or wants quiet).
+NO_SELLING = ("complaint", "after_sales", "refund_return", "opt_out", "human_agent")
+# Replies that must apologise and commit to a concrete next step.
+APOLOGISE = ("complaint", "after_sales")
+APOLOGY = re.compile("抱歉|对不起|不好意思|致歉|歉意")
+NEXT_STEP = re.compile(r"\d+\s*(?:分钟|小时|个小时|天|个工作日)|今天|今晚|明天|马上|立刻|立即|尽快|回电|回复您|回复你|联系您|联系你")
 
 EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
 # Each variation renders with every entity present, and with none: a template that uses an entity
@@ -32,12 +41,12 @@ class Problem:
         return f"{self.path}: {self.item}: {self.message}"
 
 
-def lint(book: PersonaBook, renderer: Renderer, intents: list[str]) -> list[Problem]:
-    """Render every intent (and fallback) for every persona and variation; check voice rules."""
-    problems: list[Problem] = []
+def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent]) -> list[Problem]:
+    """Check the intents, then render every intent (and fallback) for every persona and variation."""
+    problems = lint_intents(intents)
     for name in book.names():
         persona = book[name]
-        for intent in [*intents, FALLBACK]:
+        for intent in [*(i.intent for i in intents), FALLBACK]:
             try:
                 variations = renderer.variations(name, intent)
                 template = renderer.template_for(name, intent).filename or f"{name}/{intent}.j2"
@@ -72,7 +81,26 @@ def _check_one(renderer: Renderer, book: PersonaBook, name: str, intent: str, va
         found.append(Problem("error", where, item, f"{name} addresses customers as 你 but the draft says 您"))
     if not persona.emoji and EMOJI.search(text):
         found.append(Problem("error", where, item, f"{name} uses no emoji but the draft has {EMOJI.search(text).group()}"))
+    if intent in NO_SELLING and promotional_words(text):
+        words = ", ".join(promotional_words(text))
+        found.append(Problem("error", where, item, f"a {intent} reply must not promote anything, but says {words}"))
+    if intent in APOLOGISE and not APOLOGY.search(text):
+        found.append(Problem("error", where, item, f"a {intent} reply must apologise (抱歉, 对不起...)"))
+    if intent in APOLOGISE and not NEXT_STEP.search(text):
+        found.append(Problem("warning", where, item, f"a {intent} reply should commit to a concrete next step and time (今天内回电, 30 分钟内...)"))
     return found
+
+
+def lint_intents(intents: list[Intent]) -> list[Problem]:
+    """Intents with too few examples to learn from. (Schema and duplicates are checked when loading.)"""
+    problems = []
+    for intent in intents:
+        if len(intent.examples) < RECOMMENDED_EXAMPLES:
+            problems.append(Problem(
+                "warning", intent.path or f"{intent.intent}.yml", "examples",
+                f"only {len(intent.examples)} examples; {RECOMMENDED_EXAMPLES} or more make the intent reliable",
+            ))
+    return problems
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -8,7 +8,9 @@ from bot.persona.render import Renderer
 from bot.persona.styles import load_personas
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "persona_styles"
-INTENTS = ["greeting", "order_status", "promotion_inquiry", "complaint"]
+from bot.nlu.intents import load_intents
+
+INTENTS = load_intents(DATA.parent / "intents")
 
 
 @pytest.fixture
@@ -61,3 +63,32 @@ def test_an_entity_used_without_a_fallback_wording_is_an_error(styles: Path) -> 
 def test_an_entity_with_a_fallback_wording_is_fine(styles: Path) -> None:
     set_greeting(styles, "lucky", "{% if order_no is defined %}订单 {{ order_no }} 查到啦{% else %}把订单号发我～{% endif %}")
     assert problems(styles) == []
+
+
+def set_template(styles: Path, persona: str, intent: str, body: str) -> None:
+    (styles / persona / "templates" / f"{intent}.j2").write_text(
+        '{% extends "base.j2" %}{% block v1 %}' + body + "{% endblock %}{% block v2 %}" + body + "{% endblock %}", encoding="utf-8"
+    )
+
+
+def test_selling_in_a_complaint_reply_is_an_error(styles: Path) -> None:
+    set_template(styles, "lucky", "complaint", "对不起！今天内回电，顺便领张优惠券吧")
+    assert any("must not promote anything" in p and "优惠券" in p for p in problems(styles))
+
+
+def test_a_complaint_reply_without_an_apology_is_an_error(styles: Path) -> None:
+    set_template(styles, "lucky", "complaint", "收到，今天内回电")
+    assert any("must apologise" in p for p in problems(styles))
+
+
+def test_a_complaint_reply_without_a_next_step_is_a_warning(styles: Path) -> None:
+    set_template(styles, "lucky", "complaint", "真的对不起")
+    book = load_personas(styles)
+    warnings = [str(p) for p in lint(book, Renderer(book), INTENTS) if p.severity == "warning"]
+    assert any("concrete next step" in w for w in warnings)
+
+
+def test_an_intent_with_few_examples_is_a_warning() -> None:
+    book = load_personas(DATA)
+    warnings = [str(p) for p in lint(book, Renderer(book), INTENTS) if p.severity == "warning"]
+    assert any("greeting.yml: examples: only 8 examples" in w for w in warnings)
