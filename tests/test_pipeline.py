@@ -46,8 +46,9 @@ def test_a_template_that_raises_gives_a_manual_draft_with_the_reason(tmp_path: P
 
 
 def test_a_message_below_the_threshold_gets_the_fallback_template() -> None:
-    pipeline = load_pipeline(make_settings("sqlite://", fallback_threshold=0.99))
-    plan = pipeline.plan(inbound("嗯"))
+    pipeline = load_pipeline(make_settings("sqlite://", fallback_threshold=0.999))
+    plan = pipeline.plan(inbound("qwxz 嗯哼"))
+    assert plan.confidence < 0.999
     assert plan.intent == "fallback"
     assert plan.template == "_default/templates/fallback.j2"
     assert any(flag["code"] == "low_confidence" for flag in plan.flags)

@@ -9,7 +9,7 @@ from bot.nlu.intents import FALLBACK, load_intents
 
 @pytest.fixture(scope="module")
 def classifier() -> IntentClassifier:
-    return IntentClassifier.train(load_intents(PROJECT_DIR / "intents"), threshold=0.3)
+    return IntentClassifier.train(load_intents(PROJECT_DIR / "intents"))
 
 
 @pytest.mark.parametrize(
@@ -33,10 +33,11 @@ def test_paraphrases_route_to_their_intent(classifier: IntentClassifier, text: s
 
 def test_below_the_threshold_the_intent_is_fallback() -> None:
     intents = load_intents(PROJECT_DIR / "intents")
-    strict = IntentClassifier.train(intents, threshold=1.0)
-    prediction = strict.predict("我的快递到哪了")
+    strict = IntentClassifier.train(intents, threshold=0.999)
+    prediction = strict.predict("那个寄到我家大概要几天")
+    assert prediction.confidence < 0.999
     assert prediction.intent == FALLBACK
-    assert prediction.best == "order_status"
+    assert prediction.best != FALLBACK  # the best guess is kept for staff and the learning inbox
 
 
 def test_runners_up_are_the_next_two_intents(classifier: IntentClassifier) -> None:
