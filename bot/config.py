@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -40,6 +41,15 @@ class Settings(BaseSettings):
     replay_window_seconds: int = Field(600, gt=0)
 
     approvers: Annotated[list[str], NoDecode] = []
+    admins: Annotated[list[str], NoDecode] = []
+    kf_staff: Annotated[dict[str, str], NoDecode] = {}
+    public_url: str = ""
+    sensitive_words_file: Path | None = None
+    promo_daily_cap: int = Field(1, ge=0)
+    promo_weekly_cap: int = Field(3, ge=0)
+    quiet_hours: str = "21:00-09:00"
+    timezone: str = "Asia/Shanghai"
+    escalate_after_minutes: float = Field(10.0, gt=0)
     worker_poll_seconds: float = Field(0.5, gt=0)
     worker_lease_seconds: float = Field(60.0, gt=0)
     send_max_attempts: int = Field(6, ge=1)
@@ -47,11 +57,42 @@ class Settings(BaseSettings):
     demo: bool = True
     log_level: str = "INFO"
 
-    @field_validator("approvers", mode="before")
+    @field_validator("approvers", "admins", mode="before")
     @classmethod
-    def _split_approvers(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("kf_staff", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = {}
+            for part in filter(None, (p.strip() for p in value.split(","))):
+                kf, sep, staff = part.partition("=")
+                if not sep or not kf.strip() or not staff.strip():
+                    raise ValueError(f"expected kf_account=userid pairs separated by commas, got {part!r}")
+                pairs[kf.strip()] = staff.strip()
+            return pairs
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet_hours(cls, value: str) -> str:
+        if value and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected HH:MM-HH:MM, e.g. 21:00-09:00 (empty: no quiet hours)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
         return value
 
     @field_validator("wecom_aes_key")

@@ -1,70 +1,112 @@
-"""Drafting: run the pipeline on a stored message and store the draft (once per message)."""
+"""Drafting: run the pipeline on a stored message and store the draft (once per message).
+
+A newer message from the same customer supersedes their undecided drafts: the new draft covers the
+conversation so far. An opt-out message is recorded in the ledger at once (recording is not sending).
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Draft, Message
+from bot.db.models import Draft, Message, OptOut
+from bot.drafts.lifecycle import OPEN, Status
 from bot.metrics import Metrics
+from bot.outbox import announce
 from bot.pipeline import Inbound, Pipeline
+from bot.policy.sensitive import SensitiveWords
 
 log = logging.getLogger(__name__)
+URGENT_INTENTS = ("complaint", "after_sales")
+OPT_OUT_INTENT = "opt_out"
 
 
-def make_draft(session: Session, pipeline: Pipeline, *, message_id: int, now: datetime, metrics: Metrics) -> Draft | None:
-    """Create the draft for a message unless it exists; the caller commits."""
-    existing = session.scalar(select(Draft).where(Draft.message_id == message_id))
-    if existing is not None:
-        return existing
-    message = session.get(Message, message_id)
-    if message is None:
-        log.warning("message %s vanished before drafting", message_id)
-        return None
-    inbound = Inbound(
-        msg_id=message.msg_id,
-        channel=message.channel,
-        customer_id=message.customer_id,
-        text=message.text,
-        msg_type=message.msg_type,
-        customer_name=message.customer_name,
-        open_kfid=message.open_kfid,
-        staff_id=message.staff_id,
-    )
-    started = time.perf_counter()
-    plan = pipeline.plan(inbound, previous=_previous(session, message))
-    metrics.pipeline_seconds.observe(time.perf_counter() - started)
-    draft = Draft(
-        message_id=message.id,
-        status=plan.status.value,
-        channel=message.channel,
-        customer_id=message.customer_id,
-        customer_name=message.customer_name,
-        open_kfid=message.open_kfid,
-        assignee=message.staff_id,
-        message_text=message.text,
-        intent=plan.intent,
-        confidence=plan.confidence,
-        runners_up=plan.runners_up,
-        persona=plan.persona,
-        template=plan.template,
-        variation=plan.variation,
-        original_text=plan.text,
-        marketing=plan.marketing,
-        flags=plan.flags,
-        manual_reason=plan.manual_reason,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(draft)
-    session.flush()
-    metrics.drafts.labels(plan.intent or "none", plan.persona, plan.status.value).inc()
-    log.info("draft %s for message %s: intent %s, persona %s, %s", draft.id, message.msg_id, plan.intent, plan.persona, plan.status)
-    return draft
+class Drafting:
+    """Makes drafts from stored messages: pipeline, assignment, supersession, opt-out ledger, flags."""
+
+    def __init__(self, *, pipeline: Pipeline, metrics: Metrics, kf_staff: Mapping[str, str], sensitive: SensitiveWords) -> None:
+        self.pipeline = pipeline
+        self.metrics = metrics
+        self.kf_staff = kf_staff
+        self.sensitive = sensitive
+
+    def make(self, session: Session, *, message_id: int, now: datetime) -> Draft | None:
+        """Create the draft for a message unless it exists; the caller commits."""
+        existing = session.scalar(select(Draft).where(Draft.message_id == message_id))
+        if existing is not None:
+            return existing
+        message = session.get(Message, message_id)
+        if message is None:
+            log.warning("message %s vanished before drafting", message_id)
+            return None
+        earlier = self._undecided(session, message)
+        text = "\n".join([*(d.message_text for d in earlier if d.message_text), message.text]) if message.msg_type == "text" else message.text
+        inbound = Inbound(
+            msg_id=message.msg_id, channel=message.channel, customer_id=message.customer_id, text=text,
+            msg_type=message.msg_type, customer_name=message.customer_name, open_kfid=message.open_kfid,
+            staff_id=message.staff_id,
+        )
+        started = time.perf_counter()
+        plan = self.pipeline.plan(inbound, previous=_previous(session, message))
+        self.metrics.pipeline_seconds.observe(time.perf_counter() - started)
+        intent = self.pipeline.intents.get(plan.intent or "")
+        flags = list(plan.flags)
+        words = self.sensitive.found(plan.text)
+        if words:
+            flags.append({"code": "sensitive", "reason": f"contains sensitive words: {', '.join(words)}; edit before approving"})
+        draft = Draft(
+            message_id=message.id,
+            status=plan.status.value,
+            channel=message.channel,
+            customer_id=message.customer_id,
+            customer_name=message.customer_name,
+            open_kfid=message.open_kfid,
+            assignee=message.staff_id or self.kf_staff.get(message.open_kfid or ""),
+            message_text=text,
+            intent=plan.intent,
+            confidence=plan.confidence,
+            runners_up=plan.runners_up,
+            persona=plan.persona,
+            template=plan.template,
+            variation=plan.variation,
+            original_text=plan.text,
+            marketing=plan.marketing,
+            solicited=bool(intent and intent.marketing),
+            urgent=plan.intent in URGENT_INTENTS,
+            entities=plan.entities,
+            flags=flags,
+            manual_reason=plan.manual_reason,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(draft)
+        session.flush()
+        for old in earlier:
+            old.status = Status.SUPERSEDED.value
+            old.superseded_by = draft.id
+            old.updated_at = now
+            announce(session, old, now=now)
+        if plan.intent == OPT_OUT_INTENT:
+            session.add(OptOut(channel=message.channel, customer_id=message.customer_id, opted_out=True,
+                               recorded_by="customer", reason=message.text[:500], created_at=now))
+            log.info("customer %s opted out (message %s)", message.customer_id, message.msg_id)
+        self.metrics.drafts.labels(plan.intent or "none", plan.persona, plan.status.value).inc()
+        log.info("draft %s for message %s: intent %s, persona %s, %s", draft.id, message.msg_id, plan.intent, plan.persona, plan.status)
+        return draft
+
+    @staticmethod
+    def _undecided(session: Session, message: Message) -> list[Draft]:
+        return list(session.scalars(
+            select(Draft)
+            .where(Draft.channel == message.channel, Draft.customer_id == message.customer_id,
+                   Draft.status.in_([s.value for s in OPEN]), Draft.message_id < message.id)
+            .order_by(Draft.id)
+        ))
 
 
 def _previous(session: Session, message: Message) -> tuple[str, str] | None:

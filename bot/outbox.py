@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Draft, Message
+
+from bot.db.models import Draft, Message, OptOut
 from bot.db.queue import enqueue
 from bot.drafts.lifecycle import ApprovedReply, Status, approved_reply, check_may_decide, check_rejectable, plan_approval
-from bot.errors import WeComError
+from bot.errors import TransitionError, WeComError
 from bot.metrics import Metrics
+from bot.policy.dont_disturb import Customer, Rules, check_send
 from bot.policy.kf_window import kf_send_block
+from bot.policy.sensitive import SensitiveWords
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +36,28 @@ class RetryLater(Exception):
         super().__init__(reason)
 
 
-def approve(session: Session, draft: Draft, *, user: str, role: str, text: str | None, now: datetime) -> bool:
+def announce(session: Session, draft: Draft, *, now: datetime) -> None:
+    """Queue an update of the staff's cards for a draft whose outcome is known (a no-op without cards)."""
+    enqueue(session, kind="card_outcome", key=f"card:{draft.id}:{draft.status}:{now.timestamp()}",
+            payload={"draft_id": draft.id}, now=now)
+
+
+def approve(
+    session: Session, draft: Draft, *, user: str, role: str, text: str | None, now: datetime,
+    sensitive: SensitiveWords = SensitiveWords(),
+) -> bool:
     """Record a human's approval of the draft (optionally edited) and queue its delivery.
 
     Returns False when the draft was already approved with this text (nothing changes, nothing is
-    sent twice). Raises NotAllowed, TransitionError or ValueError (empty text).
+    sent twice). Raises NotAllowed, TransitionError (also for sensitive words) or ValueError (empty text).
     """
     check_may_decide(draft, user=user, role=role)
     approval = plan_approval(draft, text)
     if not approval.changed:
         return False
+    words = sensitive.found(approval.final_text)
+    if words:
+        raise TransitionError(f"the text contains sensitive words ({', '.join(words)}): edit it before approving")
     draft.status = Status.APPROVED.value
     draft.final_text = approval.final_text
     draft.approved_by = user
@@ -66,17 +81,39 @@ def reject(session: Session, draft: Draft, *, user: str, role: str, reason: str 
     draft.reject_reason = reason
     draft.decided_at = now
     draft.updated_at = now
+    announce(session, draft, now=now)
     return True
 
 
 class Outbox:
     """Delivers approved drafts through the sender of their channel, with retries and WeCom's limits."""
 
-    def __init__(self, *, senders: dict[str, Sender], max_attempts: int, backoff: float, metrics: Metrics) -> None:
+    def __init__(
+        self, *, senders: dict[str, Sender], max_attempts: int, backoff: float, metrics: Metrics,
+        rules: Rules = Rules(), sensitive: SensitiveWords = SensitiveWords(),
+    ) -> None:
         self.senders = senders
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.metrics = metrics
+        self.rules = rules
+        self.sensitive = sensitive
+
+    def checks(self, session: Session, draft: Draft, *, now: datetime) -> list[dict]:
+        """What would stop or delay this draft if it were approved now, each with a reason (shown before approval)."""
+        found = []
+        if draft.channel == "kf":
+            block = kf_block(session, draft, now=now)
+            if block:
+                found.append({"code": "kf_window", "reason": block})
+        verdict = check_send(promotional=draft.marketing, solicited=draft.solicited,
+                             customer=customer_state(session, draft, now=now), now=now, rules=self.rules)
+        if verdict.action != "send":
+            found.append({"code": "dont_disturb", "reason": verdict.reason})
+        words = self.sensitive.found(draft.final_text or draft.original_text)
+        if words:
+            found.append({"code": "sensitive", "reason": f"contains sensitive words: {', '.join(words)}"})
+        return found
 
     def deliver(self, session: Session, *, draft_id: int, now: datetime) -> None:
         """Send an approved draft once; raise RetryLater for a failure worth another try."""
@@ -86,17 +123,25 @@ class Outbox:
         reply = approved_reply(draft)
         sender = self.senders.get(draft.channel)
         if sender is None:
-            self._fail(draft, None, f"no sender is configured for channel {draft.channel!r}", now)
+            self._fail(session, draft, None, f"no sender is configured for channel {draft.channel!r}", now)
             return
-        if draft.channel == "kf":
+        verdict = check_send(promotional=draft.marketing, solicited=draft.solicited,
+                             customer=customer_state(session, draft, now=now), now=now, rules=self.rules)
+        if verdict.action == "hold":
+            if not any(flag.get("code") == "held" for flag in draft.flags):
+                draft.flags = [*draft.flags, {"code": "held", "reason": verdict.reason}]
+            raise RetryLater((verdict.until - now).total_seconds(), verdict.reason or "held")
+        block = verdict.reason if verdict.action == "block" else None
+        if block is None and draft.channel == "kf":
             block = kf_block(session, draft, now=now)
-            if block:
-                draft.status = Status.BLOCKED.value
-                draft.send_errmsg = block
-                draft.updated_at = now
-                self.metrics.sends.labels("blocked").inc()
-                log.info("draft %s blocked: %s", draft.id, block)
-                return
+        if block:
+            draft.status = Status.BLOCKED.value
+            draft.send_errmsg = block
+            draft.updated_at = now
+            self.metrics.sends.labels("blocked").inc()
+            log.info("draft %s blocked: %s", draft.id, block)
+            announce(session, draft, now=now)
+            return
         draft.send_attempts += 1
         try:
             sender.send(reply)
@@ -105,7 +150,7 @@ class Outbox:
                 draft.send_errcode, draft.send_errmsg = exc.errcode, exc.errmsg
                 self.metrics.sends.labels("retry").inc()
                 raise RetryLater(self.backoff * 2 ** (draft.send_attempts - 1), str(exc)) from exc
-            self._fail(draft, exc.errcode, exc.errmsg, now)
+            self._fail(session, draft, exc.errcode, exc.errmsg, now)
             return
         draft.status = Status.SENT.value
         draft.sent_at = now
@@ -120,14 +165,33 @@ class Outbox:
         )
         self.metrics.sends.labels("sent").inc()
         log.info("draft %s sent (approved by %s)", draft.id, reply.approved_by)
+        announce(session, draft, now=now)
 
-    def _fail(self, draft: Draft, errcode: int | None, errmsg: str, now: datetime) -> None:
+    def _fail(self, session: Session, draft: Draft, errcode: int | None, errmsg: str, now: datetime) -> None:
         draft.status = Status.SEND_FAILED.value
         draft.send_errcode = errcode
         draft.send_errmsg = errmsg
         draft.updated_at = now
         self.metrics.sends.labels("failed").inc()
         log.warning("draft %s send failed: %s %s", draft.id, errcode, errmsg)
+        announce(session, draft, now=now)
+
+
+def customer_state(session: Session, draft: Draft, *, now: datetime) -> Customer:
+    """The customer's opt-out and the unsolicited promotions they received recently (across all staff)."""
+    latest = session.scalar(
+        select(OptOut).where(OptOut.channel == draft.channel, OptOut.customer_id == draft.customer_id).order_by(OptOut.id.desc()).limit(1)
+    )
+    sent_promos = select(func.count()).select_from(Draft).where(
+        Draft.channel == draft.channel, Draft.customer_id == draft.customer_id, Draft.marketing.is_(True),
+        Draft.solicited.is_(False), Draft.status == Status.SENT.value,
+    )
+    return Customer(
+        opted_out=bool(latest and latest.opted_out),
+        opted_out_at=latest.created_at if latest and latest.opted_out else None,
+        promos_last_day=session.scalar(sent_promos.where(Draft.sent_at >= now - timedelta(days=1))) or 0,
+        promos_last_week=session.scalar(sent_promos.where(Draft.sent_at >= now - timedelta(days=7))) or 0,
+    )
 
 
 def kf_block(session: Session, draft: Draft, *, now: datetime) -> str | None:

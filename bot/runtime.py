@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.db.session import make_engine, make_sessions, upgrade
-from bot.drafting import make_draft
+from bot.drafting import Drafting
 from bot.errors import SettingsError
 from bot.intake import pull_kf
 from bot.metrics import Metrics
@@ -20,6 +20,8 @@ from bot.nlu.classifier import IntentClassifier
 from bot.nlu.entities import Catalog
 from bot.nlu.intents import load_intents
 from bot.outbox import Outbox, Sender
+from bot.policy.dont_disturb import Rules
+from bot.policy.sensitive import SensitiveWords
 from bot.persona.render import Renderer
 from bot.persona.styles import load_personas
 from bot.pipeline import Pipeline
@@ -72,9 +74,11 @@ class Runtime:
     pipeline: Pipeline
     metrics: Metrics
     outbox: Outbox
+    drafting: Drafting
     worker: Worker
     crypto: CallbackCrypto | None
     kf_client: WeComClient | None
+    app_client: WeComClient | None
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = system_clock) -> "Runtime":
@@ -87,7 +91,12 @@ class Runtime:
                 token=settings.wecom_token, aes_key=settings.wecom_aes_key,
                 corp_id=settings.wecom_corp_id, replay_window=settings.replay_window_seconds,
             )
-        kf_client = None
+        kf_client = app_client = None
+        if settings.api_configured:
+            app_client = WeComClient(
+                corp_id=settings.wecom_corp_id, secret=settings.wecom_secret,
+                api_base=settings.wecom_api_base, timeout=settings.wecom_timeout_seconds,
+            )
         senders: dict[str, Sender] = {"demo": _ConversationOnly()}
         if settings.wecom_corp_id and settings.kf_secret:
             kf_client = WeComClient(
@@ -95,17 +104,29 @@ class Runtime:
                 api_base=settings.wecom_api_base, timeout=settings.wecom_timeout_seconds,
             )
             senders["kf"] = KfSender(kf_client)
+        sensitive = SensitiveWords.load(settings.sensitive_words_file)
+        rules = Rules.parse(
+            daily_cap=settings.promo_daily_cap, weekly_cap=settings.promo_weekly_cap,
+            quiet_hours=settings.quiet_hours, timezone=settings.timezone,
+        )
         outbox = Outbox(
             senders=senders, max_attempts=settings.send_max_attempts,
-            backoff=settings.send_backoff_seconds, metrics=metrics,
+            backoff=settings.send_backoff_seconds, metrics=metrics, rules=rules, sensitive=sensitive,
         )
+        drafting = Drafting(pipeline=pipeline, metrics=metrics, kf_staff=settings.kf_staff, sensitive=sensitive)
         runtime = cls(
             settings=settings, clock=clock, engine=engine, sessions=sessions, pipeline=pipeline,
-            metrics=metrics, outbox=outbox, worker=None, crypto=crypto, kf_client=kf_client,  # type: ignore[arg-type]
+            metrics=metrics, outbox=outbox, drafting=drafting, worker=None,  # type: ignore[arg-type]
+            crypto=crypto, kf_client=kf_client, app_client=app_client,
         )
         runtime.worker = Worker(
             sessions=sessions,
-            handlers={"wecom_event": runtime.handle_event, "draft": runtime.handle_draft, "send": runtime.handle_send},
+            handlers={
+                "wecom_event": runtime.handle_event,
+                "draft": runtime.handle_draft,
+                "send": runtime.handle_send,
+                "card_outcome": runtime.handle_card_outcome,
+            },
             clock=clock,
             poll_seconds=settings.worker_poll_seconds,
             lease_seconds=settings.worker_lease_seconds,
@@ -124,13 +145,19 @@ class Runtime:
         log.info("callback %s %s from %s: no action", payload.get("kind"), payload.get("name"), fields.get("FromUserName"))
 
     def handle_draft(self, session: Session, payload: dict, now: datetime) -> None:
-        make_draft(session, self.pipeline, message_id=int(payload["message_id"]), now=now, metrics=self.metrics)
+        self.drafting.make(session, message_id=int(payload["message_id"]), now=now)
+
+    def handle_card_outcome(self, session: Session, payload: dict, now: datetime) -> None:
+        """Staff cards show a draft's outcome once the app chat is wired; nothing to update without cards."""
 
     def handle_send(self, session: Session, payload: dict, now: datetime) -> None:
         self.outbox.deliver(session, draft_id=int(payload["draft_id"]), now=now)
 
     def close(self) -> None:
         self.worker.stop()
+        for client in (self.kf_client, self.app_client):
+            if client is not None:
+                client.close()
         self.engine.dispose()
 
 

@@ -43,7 +43,8 @@ def app(settings: Settings) -> Iterator[tuple[TestClient, RecordingSender]]:
 
 
 def new_draft(client: TestClient, headers: dict, text: str, msg_id: str) -> dict:
-    response = client.post("/api/messages", json={"channel": "demo", "customer_id": "c1", "text": text, "msg_id": msg_id}, headers=headers)
+    body = {"channel": "demo", "customer_id": f"c-{msg_id}", "text": text, "msg_id": msg_id}
+    response = client.post("/api/messages", json=body, headers=headers)
     assert response.status_code == 202
     run_jobs(client)
     return client.get("/api/drafts", params={"limit": 1}, headers=headers).json()[0]
@@ -65,7 +66,7 @@ def test_pending_rejected_and_manual_drafts_never_reach_the_sender(app: tuple[Te
     rejected = new_draft(client, admin, "你好", "m2")
     client.post(f"/api/drafts/{rejected['id']}/reject", json={"reason": "不用回"}, headers=admin)
     manual = client.post(
-        "/api/messages", json={"channel": "demo", "customer_id": "c1", "text": "", "msg_id": "m3", "msg_type": "image"}, headers=admin
+        "/api/messages", json={"channel": "demo", "customer_id": "c-m3", "text": "", "msg_id": "m3", "msg_type": "image"}, headers=admin
     )
     assert manual.status_code == 202
     run_jobs(client)

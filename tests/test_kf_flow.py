@@ -176,18 +176,16 @@ def test_no_call_is_made_48_hours_after_the_customer_wrote(kf_client: TestClient
 
 
 def test_no_sixth_reply_before_the_customer_writes_again(kf_client: TestClient, fake: FakeWeCom, clock: FakeClock) -> None:
-    for n in range(6):
-        fake.add_customer_message(KF, "wmG", f"你好 {n}", send_time=int(clock().timestamp()))
-    deliver_event(kf_client)
-    run_jobs(kf_client)
-    clock.advance(seconds=5)
     admin = bearer(kf_client, "boss", "admin")
-    for draft in drafts(kf_client, admin, status="pending"):
-        kf_client.post(f"/api/drafts/{draft['id']}/approve", json={}, headers=admin)
-        clock.advance(seconds=1)
+    written = int(clock().timestamp())
+    for n in range(6):  # six messages all written at once, each answered before the next is read
+        fake.add_customer_message(KF, "wmG", f"你好 {n}", send_time=written)
+        deliver_event(kf_client, token=f"EV{n}")
         run_jobs(kf_client)
-    statuses = sorted(d["status"] for d in drafts(kf_client, admin))
-    assert statuses == ["blocked"] + ["sent"] * 5
+        clock.advance(seconds=1)
+        approve_latest(kf_client, admin)
+        run_jobs(kf_client)
+    statuses = [d["status"] for d in reversed(drafts(kf_client, admin))]
+    assert statuses == ["sent"] * 5 + ["blocked"]
     assert len(fake.deliveries()) == 5
-    [blocked] = [d for d in drafts(kf_client, admin) if d["status"] == "blocked"]
-    assert "5" in blocked["send_errmsg"]
+    assert "5" in drafts(kf_client, admin)[0]["send_errmsg"]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.api.deps import RuntimeDep, SessionDep
 from bot.api.schemas import ApproveIn, DraftOut, RejectIn
 from bot.db.models import Draft, Message
+from bot.drafts.lifecycle import OPEN
 from bot.errors import TransitionError
 from bot.intake import store_inbound
 from bot.outbox import approve, reject
@@ -51,7 +52,7 @@ def customer_says(body: DemoMessageIn, session: SessionDep, runtime: RuntimeDep)
 
 
 @router.get("/demo/conversation")
-def conversation(session: SessionDep, customer_id: str = "demo-customer") -> dict:
+def conversation(session: SessionDep, runtime: RuntimeDep, customer_id: str = "demo-customer") -> dict:
     """The demo chat as the customer sees it, and the drafts as the staff member sees them."""
     messages = session.scalars(
         select(Message).where(Message.channel == "demo", Message.customer_id == customer_id).order_by(Message.id)
@@ -64,7 +65,10 @@ def conversation(session: SessionDep, customer_id: str = "demo-customer") -> dic
             {"id": m.id, "direction": m.direction, "text": m.text, "created_at": m.created_at.isoformat(), "staff_id": m.staff_id}
             for m in messages
         ],
-        "drafts": [DraftOut.of(d).model_dump(mode="json") for d in drafts],
+        "drafts": [
+            DraftOut.of(d, runtime.outbox.checks(session, d, now=runtime.clock()) if d.status in OPEN else []).model_dump(mode="json")
+            for d in drafts
+        ],
     }
 
 
@@ -80,7 +84,7 @@ def staff_approves(draft_id: int, body: ApproveIn, session: SessionDep, runtime:
     """The staff side: approve (optionally edited); only demo-channel drafts, so no real customer is reached."""
     draft = _demo_draft(session, draft_id)
     try:
-        approve(session, draft, user=DEMO_STAFF, role="staff", text=body.text, now=runtime.clock())
+        approve(session, draft, user=DEMO_STAFF, role="staff", text=body.text, now=runtime.clock(), sensitive=runtime.outbox.sensitive)
     except TransitionError as exc:
         raise HTTPException(409, str(exc)) from None
     session.commit()

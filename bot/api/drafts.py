@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.api.deps import CurrentUser, RuntimeDep, SessionDep
 from bot.api.schemas import ApproveIn, DraftOut, MessageAccepted, MessageIn, RejectIn
-from bot.db.models import Draft, Message
+from bot.db.models import Draft, Message, OptOut
 from bot.db.tokens import User
-from bot.drafts.lifecycle import Status, may_see
+from bot.drafts.lifecycle import OPEN, Status, may_see
 from bot.errors import NotAllowed, TransitionError
 from bot.intake import store_inbound
 from bot.outbox import approve, reject
@@ -29,6 +30,7 @@ def _visible(user: User):  # noqa: ANN202
 def list_drafts(
     session: SessionDep,
     user: CurrentUser,
+    runtime: RuntimeDep,
     status: Status | None = Query(None, description="only drafts in this state"),
     customer_id: str | None = Query(None),
     limit: int = Query(50, ge=1, le=500),
@@ -39,7 +41,13 @@ def list_drafts(
         query = query.where(Draft.status == status.value)
     if customer_id:
         query = query.where(Draft.customer_id == customer_id)
-    return [DraftOut.of(d) for d in session.scalars(query)]
+    return [_out(runtime, session, d) for d in session.scalars(query)]
+
+
+def _out(runtime, session: Session, draft: Draft) -> DraftOut:  # noqa: ANN001
+    """The draft with the checks staff should see before deciding (only while it is undecided)."""
+    checks = runtime.outbox.checks(session, draft, now=runtime.clock()) if draft.status in OPEN else []
+    return DraftOut.of(draft, checks)
 
 
 def _load(session: Session, draft_id: int, user: User) -> Draft:
@@ -50,8 +58,8 @@ def _load(session: Session, draft_id: int, user: User) -> Draft:
 
 
 @router.get("/drafts/{draft_id}", response_model=DraftOut)
-def get_draft(draft_id: int, session: SessionDep, user: CurrentUser) -> DraftOut:
-    return DraftOut.of(_load(session, draft_id, user))
+def get_draft(draft_id: int, session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> DraftOut:
+    return _out(runtime, session, _load(session, draft_id, user))
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut)
@@ -59,7 +67,8 @@ def approve_draft(draft_id: int, body: ApproveIn, session: SessionDep, user: Cur
     """Approve the draft (or send `text` instead); the worker then delivers exactly that text."""
     draft = _load(session, draft_id, user)
     try:
-        changed = approve(session, draft, user=user.user_id, role=user.role, text=body.text, now=runtime.clock())
+        changed = approve(session, draft, user=user.user_id, role=user.role, text=body.text, now=runtime.clock(),
+                          sensitive=runtime.outbox.sensitive)
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from None
     except TransitionError as exc:
@@ -104,3 +113,37 @@ def take_message(body: MessageIn, session: SessionDep, user: CurrentUser, runtim
         return MessageAccepted(message_id=existing, duplicate=True)
     runtime.worker.wake()
     return MessageAccepted(message_id=message_id, duplicate=False)
+
+
+class OptOutIn(BaseModel):
+    reason: str = Field("", max_length=500)
+
+
+@router.post("/customers/{channel}/{customer_id}/opt-out", status_code=201)
+def record_opt_out(channel: str, customer_id: str, session: SessionDep, user: CurrentUser, runtime: RuntimeDep, body: OptOutIn | None = None) -> dict:
+    """Record that the customer wants no promotional messages (service replies still go out)."""
+    return _ledger(session, runtime, channel, customer_id, user, opted_out=True, reason=body.reason if body else "")
+
+
+@router.delete("/customers/{channel}/{customer_id}/opt-out")
+def lift_opt_out(channel: str, customer_id: str, session: SessionDep, user: CurrentUser, runtime: RuntimeDep, body: OptOutIn | None = None) -> dict:
+    """Lift an opt-out, e.g. when the customer asks to hear about deals again."""
+    return _ledger(session, runtime, channel, customer_id, user, opted_out=False, reason=body.reason if body else "")
+
+
+@router.get("/customers/{channel}/{customer_id}/opt-out")
+def opt_out_history(channel: str, customer_id: str, session: SessionDep, user: CurrentUser) -> dict:
+    rows = list(session.scalars(select(OptOut).where(OptOut.channel == channel, OptOut.customer_id == customer_id).order_by(OptOut.id)))
+    return {
+        "opted_out": bool(rows and rows[-1].opted_out),
+        "history": [{"opted_out": r.opted_out, "recorded_by": r.recorded_by, "reason": r.reason, "at": r.created_at.isoformat()} for r in rows],
+    }
+
+
+def _ledger(session: Session, runtime, channel: str, customer_id: str, user: User, *, opted_out: bool, reason: str) -> dict:  # noqa: ANN001
+    if channel not in ("kf", "archive", "demo"):
+        raise HTTPException(404, f"no channel {channel!r}")
+    session.add(OptOut(channel=channel, customer_id=customer_id, opted_out=opted_out, recorded_by=user.user_id,
+                       reason=reason, created_at=runtime.clock()))
+    session.commit()
+    return {"channel": channel, "customer_id": customer_id, "opted_out": opted_out}

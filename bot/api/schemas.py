@@ -30,7 +30,12 @@ class DraftOut(BaseModel):
     text: str
     final_text: str | None
     marketing: bool
+    solicited: bool
+    urgent: bool
+    superseded_by: int | None
+    entities: dict
     flags: list
+    checks: list = []
     manual_reason: str | None
     approved_by: str | None
     approved_at: datetime | None
@@ -42,9 +47,10 @@ class DraftOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, draft: Draft) -> "DraftOut":
-        fields = {name: getattr(draft, name) for name in cls.model_fields if name != "text"}
-        return cls(text=draft.original_text, **fields)
+    def of(cls, draft: Draft, checks: list | None = None) -> "DraftOut":
+        """The draft; `checks` are what would stop or delay it if approved now (for undecided drafts)."""
+        fields = {name: getattr(draft, name) for name in cls.model_fields if name not in ("text", "checks")}
+        return cls(text=draft.original_text, checks=checks or [], **fields)
 
 
 class ApproveIn(BaseModel):

@@ -111,6 +111,11 @@ class Draft(Base):
     original_text: Mapped[str] = mapped_column(Text, default="")
     final_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     marketing: Mapped[bool] = mapped_column(Boolean, default=False)
+    solicited: Mapped[bool] = mapped_column(Boolean, default=False)  # the customer asked for deals or advice
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    superseded_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    entities: Mapped[dict] = mapped_column(JSON, default=dict)
     flags: Mapped[list] = mapped_column(JSON, default=list)
     manual_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     approved_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
@@ -124,6 +129,46 @@ class Draft(Base):
     send_errmsg: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Card(Base):
+    """A template card sent to a staff member for a draft, and the response_code to update it once."""
+
+    __tablename__ = "cards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), index=True)
+    userid: Mapped[str] = mapped_column(String(128))
+    task_id: Mapped[str] = mapped_column(String(128), unique=True)
+    response_code: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(64), nullable=True)  # what the card shows once updated
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class EditRequest(Base):
+    """A staff member tapped 修改: their next app-chat message is the new text for this draft."""
+
+    __tablename__ = "edit_requests"
+
+    userid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OptOut(Base):
+    """The opt-out ledger: each row records an opt-out or its lifting; the newest row for a customer counts."""
+
+    __tablename__ = "opt_outs"
+    __table_args__ = (Index("ix_opt_outs_customer", "channel", "customer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[str] = mapped_column(String(128))
+    opted_out: Mapped[bool] = mapped_column(Boolean)
+    recorded_by: Mapped[str] = mapped_column(String(128))  # "customer" or a staff userid
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class KfCursor(Base):

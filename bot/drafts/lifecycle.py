@@ -18,6 +18,7 @@ class Status(StrEnum):
     SEND_FAILED = "send_failed"    # WeCom refused or could not be reached after retries
     BLOCKED = "blocked"            # a rule forbids sending (e.g. the 48 h kf window); nothing was sent
     REJECTED = "rejected"          # a human decided not to send
+    SUPERSEDED = "superseded"      # the customer wrote again first; a newer draft covers the conversation
 
 
 OPEN = (Status.PENDING, Status.NEEDS_MANUAL)

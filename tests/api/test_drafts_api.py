@@ -8,7 +8,7 @@ from tests.conftest import bearer, run_jobs, runtime
 
 
 def submit(client: TestClient, headers: dict, *, msg_id: str, text: str = "我的快递到哪了", staff_id: str | None = None, channel: str = "demo") -> int:
-    body = {"channel": channel, "customer_id": "cust-1", "text": text, "msg_id": msg_id, "customer_name": "王女士"}
+    body = {"channel": channel, "customer_id": f"cust-{msg_id}", "text": text, "msg_id": msg_id, "customer_name": "王女士"}
     if staff_id:
         body["staff_id"] = staff_id
     response = client.post("/api/messages", json=body, headers=headers)
@@ -98,7 +98,7 @@ def test_approving_a_sent_draft_is_409_and_sends_nothing_more(client: TestClient
     run_jobs(client)
     assert client.get(f"/api/drafts/{draft_id}", headers=admin).json()["status"] == "sent"
     assert client.post(f"/api/drafts/{draft_id}/approve", json={"text": "第二次"}, headers=admin).status_code == 409
-    replies = [m for m in client.get("/demo/conversation", params={"customer_id": "cust-1"}).json()["messages"] if m["direction"] == "out"]
+    replies = [m for m in client.get("/demo/conversation", params={"customer_id": "cust-m1"}).json()["messages"] if m["direction"] == "out"]
     assert [m["text"] for m in replies] == ["第一次"]
 
 

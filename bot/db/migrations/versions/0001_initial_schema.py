@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 10:53:06.346226
+Create Date: 2026-11-22 11:49:23.510335
 """
 from alembic import op
 import sqlalchemy as sa
@@ -69,6 +69,19 @@ def upgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index('ix_messages_customer', ['channel', 'customer_id', 'created_at'], unique=False)
 
+    op.create_table('opt_outs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('customer_id', sa.String(length=128), nullable=False),
+    sa.Column('opted_out', sa.Boolean(), nullable=False),
+    sa.Column('recorded_by', sa.String(length=128), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('opt_outs', schema=None) as batch_op:
+        batch_op.create_index('ix_opt_outs_customer', ['channel', 'customer_id', 'id'], unique=False)
+
     op.create_table('drafts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=False),
@@ -88,6 +101,11 @@ def upgrade() -> None:
     sa.Column('original_text', sa.Text(), nullable=False),
     sa.Column('final_text', sa.Text(), nullable=True),
     sa.Column('marketing', sa.Boolean(), nullable=False),
+    sa.Column('solicited', sa.Boolean(), nullable=False),
+    sa.Column('urgent', sa.Boolean(), nullable=False),
+    sa.Column('escalated_at', sa.DateTime(), nullable=True),
+    sa.Column('superseded_by', sa.Integer(), nullable=True),
+    sa.Column('entities', sa.JSON(), nullable=False),
     sa.Column('flags', sa.JSON(), nullable=False),
     sa.Column('manual_reason', sa.Text(), nullable=True),
     sa.Column('approved_by', sa.String(length=128), nullable=True),
@@ -108,13 +126,45 @@ def upgrade() -> None:
     with op.batch_alter_table('drafts', schema=None) as batch_op:
         batch_op.create_index('ix_drafts_status', ['status', 'created_at'], unique=False)
 
+    op.create_table('cards',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('draft_id', sa.Integer(), nullable=False),
+    sa.Column('userid', sa.String(length=128), nullable=False),
+    sa.Column('task_id', sa.String(length=128), nullable=False),
+    sa.Column('response_code', sa.String(length=255), nullable=True),
+    sa.Column('outcome', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['draft_id'], ['drafts.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('task_id')
+    )
+    with op.batch_alter_table('cards', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cards_draft_id'), ['draft_id'], unique=False)
+
+    op.create_table('edit_requests',
+    sa.Column('userid', sa.String(length=128), nullable=False),
+    sa.Column('draft_id', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['draft_id'], ['drafts.id'], ),
+    sa.PrimaryKeyConstraint('userid')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('edit_requests')
+    with op.batch_alter_table('cards', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cards_draft_id'))
+
+    op.drop_table('cards')
     with op.batch_alter_table('drafts', schema=None) as batch_op:
         batch_op.drop_index('ix_drafts_status')
 
     op.drop_table('drafts')
+    with op.batch_alter_table('opt_outs', schema=None) as batch_op:
+        batch_op.drop_index('ix_opt_outs_customer')
+
+    op.drop_table('opt_outs')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_customer')
 

@@ -1,0 +1,45 @@
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from bot.policy.dont_disturb import Customer, Rules, check_send, quiet_until
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+RULES = Rules.parse(daily_cap=1, weekly_cap=3, quiet_hours="21:00-09:00", timezone="Asia/Shanghai")
+NOON = datetime(2026, 11, 22, 12, tzinfo=SHANGHAI)
+
+
+def test_service_replies_always_go() -> None:
+    verdict = check_send(promotional=False, solicited=False, customer=Customer(opted_out=True, promos_last_day=9), now=NOON.replace(hour=23), rules=RULES)
+    assert verdict.action == "send"
+
+
+def test_a_question_about_deals_is_answered_even_after_an_opt_out() -> None:
+    assert check_send(promotional=True, solicited=True, customer=Customer(opted_out=True), now=NOON, rules=RULES).action == "send"
+
+
+def test_unsolicited_promotion_is_blocked_after_an_opt_out() -> None:
+    verdict = check_send(promotional=True, solicited=False, customer=Customer(opted_out=True), now=NOON, rules=RULES)
+    assert verdict.action == "block"
+    assert "opted out" in verdict.reason
+
+
+def test_caps_per_day_and_week() -> None:
+    assert check_send(promotional=True, solicited=False, customer=Customer(promos_last_day=1), now=NOON, rules=RULES).action == "block"
+    assert check_send(promotional=True, solicited=False, customer=Customer(promos_last_week=3), now=NOON, rules=RULES).action == "block"
+    assert check_send(promotional=True, solicited=False, customer=Customer(promos_last_week=2), now=NOON, rules=RULES).action == "send"
+
+
+def test_quiet_hours_hold_until_nine_in_the_brands_time_zone() -> None:
+    late = datetime(2026, 11, 22, 22, 30, tzinfo=SHANGHAI)
+    verdict = check_send(promotional=True, solicited=False, customer=Customer(), now=late, rules=RULES)
+    assert verdict.action == "hold"
+    assert verdict.until == datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
+    early = datetime(2026, 11, 23, 8, 59, tzinfo=SHANGHAI)
+    assert quiet_until(early, RULES) == datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
+    assert quiet_until(datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI), RULES) is None
+    assert quiet_until(datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc), RULES) is None  # 09:00 in Shanghai
+
+
+def test_no_quiet_hours() -> None:
+    rules = Rules.parse(daily_cap=1, weekly_cap=3, quiet_hours="", timezone="Asia/Shanghai")
+    assert quiet_until(NOON.replace(hour=23), rules) is None
