@@ -17,6 +17,7 @@ from bot.errors import TransitionError, WeComError
 from bot.metrics import Metrics
 from bot.policy.dont_disturb import Customer, Rules, check_send
 from bot.policy.kf_window import kf_send_block
+from bot.policy.marketing import promotional_words
 from bot.policy.sensitive import SensitiveWords
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class Outbox:
             block = kf_block(session, draft, now=now)
             if block:
                 found.append({"code": "kf_window", "reason": block})
-        verdict = check_send(promotional=draft.marketing, solicited=draft.solicited,
+        verdict = check_send(promotional=is_promotional(draft), solicited=draft.solicited,
                              customer=customer_state(session, draft, now=now), now=now, rules=self.rules)
         if verdict.action != "send":
             found.append({"code": "dont_disturb", "reason": verdict.reason})
@@ -125,7 +126,7 @@ class Outbox:
         if sender is None:
             self._fail(session, draft, None, f"no sender is configured for channel {draft.channel!r}", now)
             return
-        verdict = check_send(promotional=draft.marketing, solicited=draft.solicited,
+        verdict = check_send(promotional=is_promotional(draft), solicited=draft.solicited,
                              customer=customer_state(session, draft, now=now), now=now, rules=self.rules)
         if verdict.action == "hold":
             if not any(flag.get("code") == "held" for flag in draft.flags):
@@ -177,20 +178,28 @@ class Outbox:
         announce(session, draft, now=now)
 
 
+def is_promotional(draft: Draft) -> bool:
+    """Marketing by intent or wording, judged on the text that would actually go out (an edit can add a promotion)."""
+    return draft.marketing or bool(promotional_words(draft.final_text or draft.original_text))
+
+
 def customer_state(session: Session, draft: Draft, *, now: datetime) -> Customer:
     """The customer's opt-out and the unsolicited promotions they received recently (across all staff)."""
     latest = session.scalar(
         select(OptOut).where(OptOut.channel == draft.channel, OptOut.customer_id == draft.customer_id).order_by(OptOut.id.desc()).limit(1)
     )
-    sent_promos = select(func.count()).select_from(Draft).where(
-        Draft.channel == draft.channel, Draft.customer_id == draft.customer_id, Draft.marketing.is_(True),
-        Draft.solicited.is_(False), Draft.status == Status.SENT.value,
-    )
+    sent = session.scalars(
+        select(Draft).where(
+            Draft.channel == draft.channel, Draft.customer_id == draft.customer_id, Draft.solicited.is_(False),
+            Draft.status == Status.SENT.value, Draft.sent_at >= now - timedelta(days=7), Draft.id != draft.id,
+        )
+    ).all()
+    promos = [d.sent_at for d in sent if is_promotional(d)]
     return Customer(
         opted_out=bool(latest and latest.opted_out),
         opted_out_at=latest.created_at if latest and latest.opted_out else None,
-        promos_last_day=session.scalar(sent_promos.where(Draft.sent_at >= now - timedelta(days=1))) or 0,
-        promos_last_week=session.scalar(sent_promos.where(Draft.sent_at >= now - timedelta(days=7))) or 0,
+        promos_last_day=sum(1 for at in promos if at >= now - timedelta(days=1)),
+        promos_last_week=len(promos),
     )
 
 

@@ -56,6 +56,17 @@ class WeComClient:
         self._call(self._client.fetch_access_token)
         return self._call(lambda: self._client.post(endpoint, data=payload))
 
+    def get(self, endpoint: str, params: dict | None = None) -> dict:
+        """GET `endpoint` (e.g. "auth/getuserinfo") with query `params`; errors and token refetch as in post()."""
+        # A fresh dict per attempt: wechatpy adds access_token to it, and a retry needs the new token.
+        try:
+            return self._call(lambda: self._client.get(endpoint, params=dict(params or {})))
+        except WeComError as exc:
+            if exc.errcode not in _TOKEN_ERRCODES:
+                raise
+        self._call(self._client.fetch_access_token)
+        return self._call(lambda: self._client.get(endpoint, params=dict(params or {})))
+
     def close(self) -> None:
         self._client._http.close()
 
