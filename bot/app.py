@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from bot.api import callback, demo, drafts, ops
+from bot.api import callback, customers, demo, drafts, ops
 from bot.api import sidebar
 from bot.config import Settings, get_settings
 from bot.runtime import Clock, Runtime, system_clock
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.runtime = runtime
     app.include_router(callback.router)
     app.include_router(drafts.router)
+    app.include_router(customers.router)
     app.include_router(ops.router)
     app.include_router(sidebar.router)
     if settings.demo:

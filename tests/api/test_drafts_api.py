@@ -180,3 +180,33 @@ def test_health_and_metrics(client: TestClient) -> None:
     metrics = client.get("/metrics").text
     assert 'draftbot_drafts_total{intent="order_status",persona="_default",status="pending"} 1.0' in metrics
     assert "draftbot_pipeline_seconds_bucket" in metrics
+
+
+def test_staff_record_and_lift_an_opt_out_and_the_history_is_kept(client: TestClient) -> None:
+    staff = bearer(client, "zhangsan")
+    assert client.post("/api/customers/demo/c9/opt-out", json={"reason": "电话里说不要推送"}, headers=staff).status_code == 201
+    assert client.get("/api/customers/demo/c9/opt-out", headers=staff).json()["opted_out"] is True
+    assert client.request("DELETE", "/api/customers/demo/c9/opt-out", headers=staff).status_code == 200
+    state = client.get("/api/customers/demo/c9/opt-out", headers=staff).json()
+    assert state["opted_out"] is False
+    assert [h["recorded_by"] for h in state["history"]] == ["zhangsan", "zhangsan"]
+    assert client.post("/api/customers/sms/c9/opt-out", headers=staff).status_code == 404
+
+
+def test_a_draft_with_a_sensitive_word_cannot_be_approved_unchanged(database_url: str, tmp_path) -> None:  # noqa: ANN001
+    from bot.app import create_app
+    from tests.conftest import make_settings
+
+    words = tmp_path / "sensitive.txt"
+    words.write_text("# brand list\n订单  # both order_status variations say it\n", encoding="utf-8")
+    with TestClient(create_app(make_settings(database_url, sensitive_words_file=words))) as app_client:
+        runtime(app_client).worker.stop()
+        admin = bearer(app_client, "boss", "admin")
+        draft_id = submit(app_client, admin, msg_id="m1")
+        draft = app_client.get(f"/api/drafts/{draft_id}", headers=admin).json()
+        assert "订单" in draft["text"]
+        assert any(flag["code"] == "sensitive" for flag in draft["flags"])
+        refused = app_client.post(f"/api/drafts/{draft_id}/approve", json={}, headers=admin)
+        assert refused.status_code == 409
+        assert "订单" in refused.json()["detail"]
+        assert app_client.post(f"/api/drafts/{draft_id}/approve", json={"text": "已为您催件"}, headers=admin).status_code == 200

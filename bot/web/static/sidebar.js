@@ -1,0 +1,595 @@
+/* draftbot chat sidebar (聊天工具栏): the open chat's customer, their drafts, 插入 through WeCom's JS-SDK.
+ *
+ * Order of an insert (see bot/api/sidebar.py): ask the server whether this exact text may go out now
+ * (/check, changes nothing) -> wx.invoke("sendChatMessage") with exactly the text the server answered
+ * -> only on "sendChatMessage:ok", record it approved and sent (/sent). A failed record never offers
+ * to insert again: the message is already in the chat.
+ */
+(() => {
+  "use strict";
+
+  const $ = (id) => document.getElementById(id);
+  const CSRF = document.body.dataset.csrf || "";
+  const JS_API_LIST = ["getCurExternalContact", "sendChatMessage"];
+  const POLL_MS = 6000;
+  const SDK_TIMEOUT_MS = 15000;
+  const PENDING_KEY = "draftbot-sidebar-unrecorded";
+
+  const els = {
+    customer: $("customer"), refresh: $("refresh"),
+    error: $("error"), errorText: $("error-text"), errorClose: $("error-close"),
+    notice: $("notice"), noticeTitle: $("notice-title"), noticeText: $("notice-text"), noticeAction: $("notice-action"),
+    drafts: $("drafts"), tpl: $("tpl-card"),
+  };
+
+  /* ---------------- small helpers ---------------- */
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  const norm = (s) => (s || "").trim();
+
+  function pct(p) {
+    return typeof p === "number" && isFinite(p) ? Math.round(p * 100) + "%" : "";
+  }
+
+  /** Server times are aware UTC ISO strings; a naive one is read as UTC too. */
+  function parseTime(iso) {
+    if (!iso) return new Date(NaN);
+    return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + "Z");
+  }
+
+  function when(iso) {
+    const d = parseTime(iso);
+    if (isNaN(d)) return "";
+    const time = d.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
+    const today = new Date();
+    if (d.toDateString() === today.toDateString()) return time;
+    return `${d.getMonth() + 1}月${d.getDate()}日 ${time}`;
+  }
+
+  const session = {
+    get(key) { try { return JSON.parse(window.sessionStorage.getItem(key) || "null"); } catch { return null; } },
+    set(key, value) { try { window.sessionStorage.setItem(key, JSON.stringify(value)); } catch { /* fine */ } },
+    drop(key) { try { window.sessionStorage.removeItem(key); } catch { /* fine */ } },
+  };
+
+  /* ---------------- reasons in Chinese ---------------- */
+
+  const STATUS_NAMES = {
+    pending: "待回复", needs_manual: "需人工回复", approved: "已批准", sent: "已发送", send_failed: "发送失败",
+    blocked: "已拦截", rejected: "已选择不发", superseded: "已被客户的新消息取代",
+  };
+
+  /** The server's reasons are English (the same as the staff API); show the known ones in Chinese. */
+  function translate(reason) {
+    const text = String(reason || "");
+    const rules = [
+      [/^the customer opted out of promotional messages(?: on (\S+))? \(退订\)$/, (m) => `客户已退订营销消息${m[1] ? `（${m[1]}）` : ""}，不能再发促销内容`],
+      [/^(\d+) promotional message\(s\) already sent to this customer in the last 24 h \(cap (\d+)\)$/, (m) => `24 小时内已给该客户发过 ${m[1]} 条营销消息（上限 ${m[2]} 条）`],
+      [/^(\d+) promotional messages already sent in the last 7 days \(cap (\d+)\)$/, (m) => `7 天内已给该客户发过 ${m[1]} 条营销消息（上限 ${m[2]} 条）`],
+      [/^quiet hours: promotional messages wait until (\S+)$/, (m) => `免打扰时段：营销消息要等到 ${m[1]} 以后再发`],
+      [/^contains sensitive words: (.+?)(?:; edit before approving)?$/, (m) => `含敏感词：${m[1]}，请修改后再插入`],
+      [/^the text contains sensitive words \((.+)\): edit it before approving$/, (m) => `文字含敏感词（${m[1]}），请修改后再插入`],
+      [/^draft \d+ is (\w+) and can no longer be (?:approved|rejected)$/, (m) => `这条草稿${STATUS_NAMES[m[1]] || m[1]}，不能再处理`],
+      [/^draft \d+ is already approved with other text$/, () => "这条草稿已按另一段文字批准，不能改动内容"],
+      [/^draft \d+ needs a manual reply/, () => "这条草稿需要你写好回复内容"],
+      [/^draft \d+ is assigned to (.+)$/, (m) => `这条草稿分配给了 ${m[1]}`],
+      [/^no draft \d+$/, () => "找不到这条草稿（可能不属于你）"],
+      [/^intent (\S+) is marked marketing$/, (m) => `意图 ${m[1]} 属于营销`],
+      [/^promotional wording: (.+)$/, (m) => `含促销用语：${m[1]}`],
+      [/^no intent is certain enough \(best guess (\S+) at ([\d.]+)\)$/, (m) => `没有足够确定的意图（最接近 ${m[1]}，${pct(parseFloat(m[2]))}）`],
+      [/^not signed in to the sidebar/, () => "登录已过期：请关闭侧边栏后重新打开"],
+      [/^missing or wrong X-CSRF-Token header/, () => "页面已过期：请重新打开侧边栏"],
+    ];
+    return text.split("; ").map((part) => {
+      for (const [pattern, say] of rules) {
+        const m = part.match(pattern);
+        if (m) return say(m);
+      }
+      return part;
+    }).join("；");
+  }
+
+  const FLAG_LABELS = { marketing: "营销内容", low_confidence: "把握不大", sensitive: "敏感词", held: "暂缓" };
+
+  /* ---------------- the server ---------------- */
+
+  class ApiError extends Error {
+    constructor(message, status) { super(message); this.status = status; }
+  }
+
+  async function api(method, path, body) {
+    const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+    if (method !== "GET") init.headers["X-CSRF-Token"] = CSRF;
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch {
+      throw new ApiError("连不上服务器，请检查网络后重试", 0);
+    }
+    const raw = await res.text();
+    let data = null;
+    if (raw) { try { data = JSON.parse(raw); } catch { data = null; } }
+    if (!res.ok) {
+      const detail = data && data.detail;
+      let reason;
+      if (typeof detail === "string") reason = translate(detail);
+      else if (Array.isArray(detail)) reason = detail.map((d) => (d && d.msg ? String(d.msg).replace(/^Value error, /, "") : "")).join("；");
+      else reason = raw ? raw.slice(0, 200) : "没有更多信息";
+      throw new ApiError(`${reason}（${res.status}）`, res.status);
+    }
+    return data;
+  }
+
+  /* ---------------- page states ---------------- */
+
+  let noticeAction = null;
+  function notice(state, title, text, action) {
+    els.notice.dataset.state = state;
+    els.notice.hidden = false;
+    els.noticeTitle.textContent = title;
+    els.noticeText.textContent = text || "";
+    els.noticeText.hidden = !text;
+    noticeAction = action ? action.run : null;
+    els.noticeAction.textContent = action ? action.label : "";
+    els.noticeAction.hidden = !action;
+  }
+  els.noticeAction.addEventListener("click", () => { if (noticeAction) noticeAction(); });
+  function hideNotice() { els.notice.hidden = true; els.notice.dataset.state = "ready"; }
+
+  let errorFromPolling = false;
+  function showError(message, fromPolling = false) {
+    errorFromPolling = fromPolling;
+    els.errorText.textContent = message;
+    els.error.hidden = false;
+  }
+  function clearError() { els.error.hidden = true; els.errorText.textContent = ""; errorFromPolling = false; }
+  els.errorClose.addEventListener("click", clearError);
+
+  /* ---------------- the WeCom JS-SDK ---------------- */
+
+  function findSdk() {
+    const wx = window.wx;
+    return wx && typeof wx.agentConfig === "function" && typeof wx.invoke === "function" ? wx : null;
+  }
+
+  function sdkMessage(res) {
+    return String((res && (res.err_msg || res.errMsg)) || "没有返回信息");
+  }
+
+  function withTimeout(promise, what) {
+    return Promise.race([
+      promise,
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} 没有响应`)), SDK_TIMEOUT_MS)),
+    ]);
+  }
+
+  function agentConfig(wx, cfg) {
+    return new Promise((resolve, reject) => {
+      wx.agentConfig({
+        corpid: cfg.corpid, agentid: cfg.agentid, timestamp: cfg.timestamp, nonceStr: cfg.nonceStr,
+        signature: cfg.signature, jsApiList: JS_API_LIST,
+        success: (res) => resolve(res),
+        fail: (res) => reject(new Error(sdkMessage(res))),
+      });
+    });
+  }
+
+  function invoke(wx, name, args) {
+    return new Promise((resolve) => { wx.invoke(name, args, (res) => resolve(res || {})); });
+  }
+
+  /* ---------------- start: who is the customer? ---------------- */
+
+  let wx = null;
+  let customerId = null;
+
+  async function start() {
+    clearError();
+    wx = findSdk();
+    if (!wx) {
+      els.customer.textContent = "未在企业微信中";
+      notice("no-sdk", "请在企业微信中打开",
+        "这是企业微信聊天工具栏里的“回复草稿”。请在与客户的单聊中，点聊天工具栏打开；插入回复需要企业微信客户端。");
+      return;
+    }
+    notice("loading", "正在连接企业微信…");
+    let cfg;
+    try {
+      cfg = await api("GET", "sidebar/api/jsapi-config?url=" + encodeURIComponent(window.location.href.split("#")[0]));
+    } catch (err) {
+      notice("error", "无法获取企业微信接口授权", err.message, { label: "重试", run: start });
+      return;
+    }
+    try {
+      await withTimeout(agentConfig(wx, cfg), "wx.agentConfig");
+    } catch (err) {
+      notice("error", "企业微信接口授权失败",
+        `${err.message}。请管理员确认应用的可信域名、客户联系权限，以及企业微信版本不低于 3.0.24。`,
+        { label: "重试", run: start });
+      return;
+    }
+    let res;
+    try {
+      res = await withTimeout(invoke(wx, "getCurExternalContact", {}), "getCurExternalContact");
+    } catch (err) {
+      notice("error", "无法识别当前客户", err.message, { label: "重试", run: start });
+      return;
+    }
+    if (res.err_msg !== "getCurExternalContact:ok" || !res.userId) {
+      els.customer.textContent = "没有客户";
+      notice("no-customer", "没有识别到当前客户",
+        `请在与外部客户的单聊中打开（群聊、同事聊天里没有草稿）。企业微信返回：${sdkMessage(res)}`,
+        { label: "重试", run: start });
+      return;
+    }
+    customerId = String(res.userId);
+    showCustomer(null);
+    els.refresh.hidden = false;
+    notice("loading", "正在加载草稿…");
+    await recordLeftovers();
+    await refresh();
+    schedule();
+  }
+
+  function showCustomer(name) {
+    const short = customerId.length > 14 ? customerId.slice(0, 6) + "…" + customerId.slice(-4) : customerId;
+    els.customer.textContent = name ? `客户：${name}` : `客户：${short}`;
+    els.customer.title = customerId;
+  }
+
+  /* ---------------- drafts ---------------- */
+
+  const cards = new Map();   // draft id -> entry {id, draft, node, sig, busy, done, gone, unrecorded}
+  let refreshing = false;
+
+  function signature(d) {
+    return JSON.stringify([d.status, d.text, d.final_text, d.checks, d.flags, d.manual_reason]);
+  }
+
+  async function refresh() {
+    if (!customerId || refreshing) return;
+    refreshing = true;
+    try {
+      const drafts = await api("GET", "sidebar/api/drafts?customer_id=" + encodeURIComponent(customerId));
+      render(Array.isArray(drafts) ? drafts : []);
+      if (errorFromPolling) clearError();
+    } catch (err) {
+      if (cards.size === 0) notice("error", "草稿加载失败", err.message, { label: "重试", run: refresh });
+      else showError("刷新失败：" + err.message, true);
+    } finally {
+      refreshing = false;
+    }
+  }
+
+  function render(drafts) {
+    const seen = new Set();
+    for (const d of drafts) {
+      seen.add(d.id);
+      const entry = cards.get(d.id);
+      if (!entry) { place(build(d)); continue; }
+      if (entry.busy || entry.done || entry.unrecorded) continue;
+      const sig = signature(d);
+      if (sig === entry.sig && !entry.gone) continue;
+      if (isEdited(entry) && !entry.gone) { updateChecks(entry, d); continue; }   // keep what the staff member is typing
+      const fresh = build(d);
+      entry.node.replaceWith(fresh.node);
+      cards.set(d.id, fresh);
+    }
+    for (const entry of cards.values()) {
+      if (seen.has(entry.id) || entry.busy || entry.done || entry.unrecorded || entry.gone) continue;
+      markGone(entry);
+    }
+    const named = drafts.find((d) => d.customer_name);
+    if (named) showCustomer(named.customer_name);
+    const open = Array.from(cards.values()).some((e) => !e.done && !e.gone);
+    if (open) hideNotice();
+    else notice("empty", "暂无待回复的草稿", "客户发来新消息后，草稿会出现在这里（每几秒自动刷新）。");
+  }
+
+  function place(entry) {
+    cards.set(entry.id, entry);
+    const after = Array.from(els.drafts.children).find((n) => Number(n.dataset.draftId) < entry.id);
+    els.drafts.insertBefore(entry.node, after || null);
+  }
+
+  function isEdited(entry) {
+    const ta = entry.node.querySelector(".draft-text");
+    return !!ta && norm(ta.value) !== norm(startingText(entry.draft));
+  }
+
+  function startingText(d) {
+    return d.status === "approved" ? d.final_text || "" : d.text || "";
+  }
+
+  function badgeFor(d) {
+    if (d.status === "needs_manual") return ["需人工回复", "badge-manual"];
+    if (d.status === "approved") return ["已批准 · 待插入", "badge-approved"];
+    return ["待回复", "badge-pending"];
+  }
+
+  function updateChecks(entry, d) {
+    entry.draft = { ...entry.draft, checks: d.checks };
+    const box = entry.node.querySelector(".checks");
+    const list = box.querySelector(".checks-list");
+    list.textContent = "";
+    const checks = Array.isArray(d.checks) ? d.checks : [];
+    for (const c of checks) {
+      const li = el("li", "check check-" + String(c.code || "other").replace(/[^\w-]/g, ""), translate(c.reason));
+      li.dataset.testid = "draft-check";
+      list.appendChild(li);
+    }
+    box.hidden = checks.length === 0;
+    entry.node.classList.toggle("card-warn", checks.length > 0);
+  }
+
+  function build(d) {
+    const node = els.tpl.content.firstElementChild.cloneNode(true);
+    const entry = { id: d.id, draft: d, node, sig: signature(d), busy: false, done: false, gone: false, unrecorded: null };
+    node.dataset.draftId = String(d.id);
+    node.dataset.status = d.status;
+
+    const [label, cls] = badgeFor(d);
+    const badge = node.querySelector(".badge-status");
+    badge.textContent = label;
+    badge.classList.add(cls);
+    const time = node.querySelector(".card-time");
+    time.textContent = when(d.created_at);
+    time.dateTime = d.created_at || "";
+
+    node.querySelector(".card-message").textContent = d.message_text || "";
+    updateChecks(entry, d);
+
+    const flags = node.querySelector(".flags");
+    const checkCodes = new Set((d.checks || []).map((c) => c.code));
+    for (const flag of Array.isArray(d.flags) ? d.flags : []) {
+      if (flag.code === "sensitive" && checkCodes.has("sensitive")) continue;   // said above already
+      const li = el("li", "flag flag-" + String(flag.code || "other").replace(/[^\w-]/g, ""));
+      li.dataset.testid = "draft-flag";
+      li.appendChild(el("span", "badge", FLAG_LABELS[flag.code] || flag.code || "提示"));
+      li.appendChild(el("span", "flag-reason", translate(flag.reason)));
+      flags.appendChild(li);
+    }
+    if (d.marketing && !(d.flags || []).some((f) => f.code === "marketing")) {
+      const li = el("li", "flag flag-marketing");
+      li.dataset.testid = "draft-flag";
+      li.appendChild(el("span", "badge", FLAG_LABELS.marketing));
+      li.appendChild(el("span", "flag-reason", "这条回复含营销内容，请确认客户愿意接收"));
+      flags.appendChild(li);
+    }
+    if (d.manual_reason) {
+      const m = node.querySelector(".manual");
+      m.textContent = "需要人工回复：" + translate(d.manual_reason);
+      m.hidden = false;
+    }
+
+    node.querySelector(".intent").textContent = d.intent || "未识别";
+    node.querySelector(".intent-p").textContent = d.confidence != null ? " " + pct(d.confidence) : "";
+    if (d.confidence != null && d.confidence < 0.5) node.querySelector(".intent-p").classList.add("low");
+    node.querySelector(".persona").textContent = d.persona || "—";
+
+    const ta = node.querySelector(".draft-text");
+    const hint = node.querySelector(".edit-hint");
+    const original = startingText(d);
+    ta.value = original;
+    if (d.status === "approved") {
+      ta.readOnly = true;
+      hint.textContent = `已由 ${d.approved_by || "同事"} 批准，内容不能再改`;
+    } else if (d.status === "needs_manual") {
+      ta.placeholder = "没有合适的草稿，请在这里写回复…";
+    }
+    ta.addEventListener("input", () => {
+      const edited = norm(ta.value) !== norm(original);
+      ta.classList.toggle("edited", edited && !!norm(original));
+      hint.textContent = edited && norm(original) ? "已修改：将插入修改后的内容" : "";
+      fit(ta);
+    });
+    requestAnimationFrame(() => fit(ta));
+
+    node.querySelector('[data-testid="insert"]').addEventListener("click", () => insert(entry));
+    node.querySelector('[data-testid="reject"]').addEventListener("click", () => decline(entry));
+    node.querySelector('[data-testid="retry-record"]').addEventListener("click", () => record(entry, entry.unrecorded));
+    return entry;
+  }
+
+  /** Grow the textarea with its text (up to a limit) so the whole reply is visible on a phone. */
+  function fit(ta) {
+    ta.style.height = "auto";
+    ta.style.height = Math.min(ta.scrollHeight + 2, 320) + "px";
+  }
+
+  function parts(entry) {
+    const n = entry.node;
+    return {
+      ta: n.querySelector(".draft-text"), insertBtn: n.querySelector('[data-testid="insert"]'),
+      rejectBtn: n.querySelector('[data-testid="reject"]'), retryBtn: n.querySelector('[data-testid="retry-record"]'),
+      note: n.querySelector(".card-note"), error: n.querySelector(".card-error"),
+    };
+  }
+
+  function say(entry, { note, error } = {}) {
+    const p = parts(entry);
+    p.note.textContent = note || "";
+    p.note.hidden = !note;
+    p.error.textContent = error || "";
+    p.error.hidden = !error;
+  }
+
+  function setBusy(entry, label) {
+    const p = parts(entry);
+    entry.busy = true;
+    p.insertBtn.disabled = p.rejectBtn.disabled = true;
+    p.ta.readOnly = true;
+    if (label) p.insertBtn.textContent = label;
+  }
+
+  function setIdle(entry) {
+    const p = parts(entry);
+    entry.busy = false;
+    p.insertBtn.disabled = p.rejectBtn.disabled = false;
+    p.ta.readOnly = entry.draft.status === "approved";
+    p.insertBtn.textContent = "插入";
+  }
+
+  async function insert(entry) {
+    const p = parts(entry);
+    const text = norm(p.ta.value);
+    say(entry);
+    if (!text) {
+      say(entry, { error: "回复内容不能为空；不想回复请点“不发”。" });
+      p.ta.focus();
+      return;
+    }
+    if (!findSdk()) {
+      say(entry, { error: "没有企业微信接口，无法插入。请在企业微信中打开侧边栏。" });
+      return;
+    }
+    setBusy(entry, "检查中…");
+    let allowed;
+    try {
+      allowed = await api("POST", `sidebar/api/drafts/${entry.id}/check`, { text });
+    } catch (err) {
+      setIdle(entry);
+      say(entry, { error: "没有插入：" + err.message });
+      scheduleSoon();
+      return;
+    }
+    const content = allowed.text;   // exactly what will be recorded
+    setBusy(entry, "插入中…");
+    const res = await invoke(wx, "sendChatMessage", { msgtype: "text", enterChat: true, text: { content } });
+    if (res.err_msg !== "sendChatMessage:ok") {
+      setIdle(entry);
+      if (/cancel/i.test(sdkMessage(res))) say(entry, { note: "已取消，没有发送。" });
+      else say(entry, { error: "插入失败，没有发送：" + sdkMessage(res) });
+      return;
+    }
+    entry.unrecorded = content;
+    session.set(PENDING_KEY, { customerId, draftId: entry.id, text: content });
+    await record(entry, content);
+  }
+
+  /** The text is in the chat: record it approved and sent. Never offers to insert again. */
+  async function record(entry, content) {
+    const p = parts(entry);
+    setBusy(entry, "记录中…");
+    p.retryBtn.hidden = true;
+    try {
+      const d = await api("POST", `sidebar/api/drafts/${entry.id}/sent`, { text: content });
+      session.drop(PENDING_KEY);
+      entry.unrecorded = null;
+      finish(entry, d, "已插入聊天", "badge-sent");
+      clearError();
+    } catch (err) {
+      const retryable = err.status === 0 || err.status >= 500;
+      if (!retryable) session.drop(PENDING_KEY);
+      entry.busy = false;
+      p.insertBtn.hidden = p.rejectBtn.hidden = true;
+      p.ta.readOnly = true;
+      p.retryBtn.hidden = !retryable;
+      entry.node.classList.add("card-unrecorded");
+      say(entry, {
+        error: `消息已插入聊天，但没有记录成功：${err.message}。请不要再次插入${retryable ? "；可以点“重试记录”" : ""}。`,
+      });
+      showError(`草稿 #${entry.id} 已插入聊天，但记录失败。`);
+    }
+  }
+
+  /** An insert whose record failed before the page was closed: try once more. */
+  async function recordLeftovers() {
+    const left = session.get(PENDING_KEY);
+    if (!left || left.customerId !== customerId || typeof left.text !== "string") return;
+    try {
+      await api("POST", `sidebar/api/drafts/${left.draftId}/sent`, { text: left.text });
+      session.drop(PENDING_KEY);
+    } catch (err) {
+      if (!(err.status === 0 || err.status >= 500)) session.drop(PENDING_KEY);
+      showError(`之前插入聊天的草稿 #${left.draftId} 仍未记录成功：${err.message}`);
+    }
+  }
+
+  async function decline(entry) {
+    say(entry);
+    setBusy(entry);
+    parts(entry).rejectBtn.textContent = "处理中…";
+    try {
+      const d = await api("POST", `sidebar/api/drafts/${entry.id}/reject`, {});
+      finish(entry, d, "已选择不发", "badge-rejected");
+    } catch (err) {
+      setIdle(entry);
+      parts(entry).rejectBtn.textContent = "不发";
+      say(entry, { error: "操作失败：" + err.message });
+      scheduleSoon();
+    }
+  }
+
+  /** The decision is recorded: the card shrinks to its outcome and stays until the page reloads. */
+  function finish(entry, d, label, cls) {
+    entry.done = true;
+    entry.busy = false;
+    entry.draft = d;
+    const node = entry.node;
+    node.dataset.status = d.status;
+    node.classList.remove("card-warn", "card-unrecorded");
+    node.classList.add("card-done");
+    const badge = node.querySelector(".badge-status");
+    badge.className = "badge badge-status " + cls;
+    badge.textContent = label;
+    for (const sel of [".checks", ".flags", ".manual", ".meta", ".edit-label", ".card-actions", ".card-error"]) {
+      const part = node.querySelector(sel);
+      if (part) part.hidden = true;
+    }
+    const ta = node.querySelector(".draft-text");
+    if (d.status === "sent") {
+      const sent = el("p", "sent-text", d.final_text || "");
+      sent.dataset.testid = "sent-text";
+      ta.replaceWith(sent);
+    } else {
+      ta.remove();
+    }
+    say(entry, { note: d.status === "sent" ? `${when(d.sent_at)} 已发到聊天并记录` : "" });
+    node.querySelector(".card-error").hidden = true;
+    const open = Array.from(cards.values()).some((e) => !e.done && !e.gone);
+    if (!open) notice("empty", "暂无待回复的草稿", "客户发来新消息后，草稿会出现在这里（每几秒自动刷新）。");
+  }
+
+  function markGone(entry) {
+    entry.gone = true;
+    const p = parts(entry);
+    p.insertBtn.disabled = p.rejectBtn.disabled = true;
+    p.ta.readOnly = true;
+    entry.node.classList.add("card-gone");
+    say(entry, { note: "这条草稿已不在待回复列表：客户可能又发了消息（见新的草稿），或已在别处处理。" });
+  }
+
+  /* ---------------- refreshing ---------------- */
+
+  let timer = null;
+  function schedule(delay = POLL_MS) {
+    clearTimeout(timer);
+    if (document.hidden || !customerId) return;
+    timer = setTimeout(async () => { await refresh(); schedule(); }, delay);
+  }
+  function scheduleSoon() { schedule(300); }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) clearTimeout(timer);
+    else scheduleSoon();
+  });
+  els.refresh.addEventListener("click", async () => {
+    els.refresh.disabled = true;
+    await refresh();
+    els.refresh.disabled = false;
+    schedule();
+  });
+
+  start();
+})();
