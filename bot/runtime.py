@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.db.queue import enqueue
 from bot.db.session import make_engine, make_sessions, upgrade
 from bot.drafting import Drafting
+from bot.drafts.lifecycle import OPEN
 from bot.errors import SettingsError
 from bot.intake import pull_kf
 from bot.metrics import Metrics
@@ -25,6 +27,7 @@ from bot.policy.sensitive import SensitiveWords
 from bot.persona.render import Renderer
 from bot.persona.styles import load_personas
 from bot.pipeline import Pipeline
+from bot.staffchat import StaffChat
 from bot.wecom.callback import CallbackCrypto
 from bot.wecom.client import WeComClient
 from bot.wecom.kf import KfSender
@@ -79,6 +82,7 @@ class Runtime:
     crypto: CallbackCrypto | None
     kf_client: WeComClient | None
     app_client: WeComClient | None
+    staffchat: StaffChat | None = None  # the staff app chat: needs the app's secret and agent id
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = system_clock) -> "Runtime":
@@ -114,10 +118,13 @@ class Runtime:
             backoff=settings.send_backoff_seconds, metrics=metrics, rules=rules, sensitive=sensitive,
         )
         drafting = Drafting(pipeline=pipeline, metrics=metrics, kf_staff=settings.kf_staff, sensitive=sensitive)
+        staffchat = None
+        if app_client is not None and settings.wecom_agent_id:
+            staffchat = StaffChat(settings=settings, client=app_client, outbox=outbox, metrics=metrics)
         runtime = cls(
             settings=settings, clock=clock, engine=engine, sessions=sessions, pipeline=pipeline,
             metrics=metrics, outbox=outbox, drafting=drafting, worker=None,  # type: ignore[arg-type]
-            crypto=crypto, kf_client=kf_client, app_client=app_client,
+            crypto=crypto, kf_client=kf_client, app_client=app_client, staffchat=staffchat,
         )
         runtime.worker = Worker(
             sessions=sessions,
@@ -126,6 +133,8 @@ class Runtime:
                 "draft": runtime.handle_draft,
                 "send": runtime.handle_send,
                 "card_outcome": runtime.handle_card_outcome,
+                "notify": runtime.handle_notify,
+                "escalate": runtime.handle_escalate,
             },
             clock=clock,
             poll_seconds=settings.worker_poll_seconds,
@@ -142,13 +151,38 @@ class Runtime:
             pull_kf(session, self.kf_client, token=str(fields.get("Token", "")), open_kfid=str(fields.get("OpenKfId", "")), now=now)
             self.worker.wake()
             return
+        if self.staffchat is not None and (
+            payload.get("kind") == "message" or (payload.get("kind") == "event" and payload.get("name") == "template_card_event")
+        ):
+            self.staffchat.handle(session, payload, now)  # the staff app chat: card taps and text commands
+            return
         log.info("callback %s %s from %s: no action", payload.get("kind"), payload.get("name"), fields.get("FromUserName"))
 
     def handle_draft(self, session: Session, payload: dict, now: datetime) -> None:
-        self.drafting.make(session, message_id=int(payload["message_id"]), now=now)
+        """Draft the message; with the staff app chat, queue the card and (urgent drafts) the escalation."""
+        draft = self.drafting.make(session, message_id=int(payload["message_id"]), now=now)
+        if draft is None or self.staffchat is None:
+            return
+        if draft.status in OPEN:
+            enqueue(session, kind="notify", key=f"notify:{draft.id}", payload={"draft_id": draft.id}, now=now)
+        if draft.urgent:
+            enqueue(session, kind="escalate", key=f"escalate:{draft.id}", payload={"draft_id": draft.id}, now=now,
+                    run_after=now + timedelta(minutes=self.settings.escalate_after_minutes))
+
+    def handle_notify(self, session: Session, payload: dict, now: datetime) -> None:
+        """Send a new draft's card to its staff (a no-op without the app chat)."""
+        if self.staffchat is not None:
+            self.staffchat.notify(session, int(payload["draft_id"]), now)
+
+    def handle_escalate(self, session: Session, payload: dict, now: datetime) -> None:
+        """Tell the admins about an urgent draft still undecided (a no-op without the app chat)."""
+        if self.staffchat is not None:
+            self.staffchat.escalate(session, int(payload["draft_id"]), now)
 
     def handle_card_outcome(self, session: Session, payload: dict, now: datetime) -> None:
-        """Staff cards show a draft's outcome once the app chat is wired; nothing to update without cards."""
+        """Show a draft's outcome on its staff cards (nothing to update without the app chat)."""
+        if self.staffchat is not None:
+            self.staffchat.card_outcome(session, int(payload["draft_id"]), now)
 
     def handle_send(self, session: Session, payload: dict, now: datetime) -> None:
         self.outbox.deliver(session, draft_id=int(payload["draft_id"]), now=now)

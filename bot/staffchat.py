@@ -202,7 +202,8 @@ class StaffChat:
                         raise
                     log.warning("draft %s: card of %s not updated (%s); telling them in a text", draft.id, card.userid, exc)
                 card.response_code = None  # used, or refused: never used again
-            if not updated and not reason and outcome != EXPIRED:
+            self_made = outcome == NOT_SENT and draft.rejected_by == card.userid  # they were told when they decided
+            if not updated and not reason and outcome != EXPIRED and not self_made:
                 text = draft.final_text or draft.original_text
                 self._notify_text([card.userid], f"{outcome}｜{who}：{cut(text, 40)}")
             card.outcome = outcome
@@ -298,14 +299,16 @@ class StaffChat:
                 self._reply(user, "没有正在修改的草稿。")
         elif command.name == "list":
             self._list(session, user)
-        elif command.name == "edit" and not command.text:
-            self._reply(user, "改 后面写上新内容，例如：改 您好，已为您加急处理")
+        elif command.name == "edit" and not command.text and command.draft_id is None and editing is not None:
+            self._reply(user, "直接发来新内容即可（回复 取消 放弃修改）。")
         else:
             draft = self._target(session, user, command, editing)
             if draft is None:
                 return
             if command.name == "approve":
                 self._approve(session, draft, user, None, now)
+            elif command.name == "edit" and not command.text:
+                self._start_edit(session, draft, user, now)  # 改 alone: show the text to copy, take the next message
             elif command.name == "edit":
                 self._approve(session, draft, user, command.text, now)
             elif command.name == "reject":
