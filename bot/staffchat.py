@@ -205,7 +205,8 @@ class StaffChat:
             self_made = outcome == NOT_SENT and draft.rejected_by == card.userid  # they were told when they decided
             if not updated and not reason and outcome != EXPIRED and not self_made:
                 text = draft.final_text or draft.original_text
-                self._notify_text([card.userid], f"{outcome}｜{who}：{cut(text, 40)}")
+                # the draft's number keeps the text unique for WeCom's duplicate check
+                self._notify_text([card.userid], f"{outcome}｜#{draft.id} {who}：{cut(text, 40)}")
             card.outcome = outcome
             card.updated_at = now
             session.commit()  # a used response_code is gone for good: record it before the next card
@@ -318,13 +319,16 @@ class StaffChat:
 
     # -- decisions ------------------------------------------------------------------------------
 
-    def _approve(self, session: Session, draft: Draft, user: str, text: str | None, now: datetime, *, from_card: bool = False) -> None:
+    def _approve(
+        self, session: Session, draft: Draft, user: str, text: str | None, now: datetime, *, from_card: bool = False
+    ) -> None:
         who = customer_label(draft)
         if draft.status == Status.NEEDS_MANUAL and text is None:
             self._reply(user, f"{who} 这条需要你来写回复：点 写回复，或回复 改 #{draft.id} 新内容。")
             return
         try:
-            changed = approve(session, draft, user=user, role=self.role(user), text=text, now=now, sensitive=self.outbox.sensitive)
+            changed = approve(session, draft, user=user, role=self.role(user), text=text, now=now,
+                              sensitive=self.outbox.sensitive)
         except NotAllowed:
             self._reply(user, _not_yours(draft))
             return

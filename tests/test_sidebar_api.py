@@ -253,7 +253,7 @@ def test_posts_need_the_pages_csrf_token(client: TestClient, fake: FakeWeCom) ->
 def test_staff_see_and_act_only_on_their_own_or_unassigned_drafts(client: TestClient, fake: FakeWeCom) -> None:
     zhangs = archive_draft(client, msg_id="m1", staff_id="zhangsan")
     unassigned = archive_draft(client, msg_id="m2", staff_id=None, customer_id="wmOTHER")
-    lis = archive_draft(client, msg_id="m3", staff_id="lisi", customer_id="wmOTHER")
+    lis = archive_draft(client, msg_id="m3", staff_id="lisi", customer_id="wmTHIRD")
 
     csrf = sign_in(client, fake, "lisi")
     headers = {"X-CSRF-Token": csrf}
@@ -264,15 +264,16 @@ def test_staff_see_and_act_only_on_their_own_or_unassigned_drafts(client: TestCl
         assert response.json()["detail"] == f"no draft {zhangs}"
     assert client.post(f"/sidebar/api/drafts/{zhangs}/reject", json={}, headers=headers).status_code == 404
     assert api_draft(client, zhangs)["status"] == "pending"
-    assert [d["id"] for d in client.get("/sidebar/api/drafts", params={"customer_id": "wmOTHER"}).json()] == [lis, unassigned]
+    assert [d["id"] for d in client.get("/sidebar/api/drafts", params={"customer_id": "wmOTHER"}).json()] == [unassigned]
+    assert [d["id"] for d in client.get("/sidebar/api/drafts", params={"customer_id": "wmTHIRD"}).json()] == [lis]
 
     sign_in(client, fake, "zhangsan")
     listed = client.get("/sidebar/api/drafts", params={"customer_id": CUSTOMER}).json()
     assert [d["id"] for d in listed] == [zhangs]
     assert listed[0]["intent"] == "order_status" and listed[0]["persona"] and listed[0]["text"]
     assert listed[0]["checks"] == []
-    # lisi's draft for the same customer in lisi's own chat is not zhangsan's to see
     assert [d["id"] for d in client.get("/sidebar/api/drafts", params={"customer_id": "wmOTHER"}).json()] == [unassigned]
+    assert client.get("/sidebar/api/drafts", params={"customer_id": "wmTHIRD"}).json() == []  # lisi's chat
 
 
 def test_an_admin_too_sees_only_their_own_chats_drafts(make_client: Callable[..., TestClient], fake: FakeWeCom) -> None:

@@ -38,7 +38,7 @@ class _Client(WeChatClient):
 
 
 class WeComClient:
-    """POSTs JSON to WeCom endpoints; every failure becomes a WeComError (errcode None = unreachable)."""
+    """Calls WeCom endpoints (POST JSON or GET); every failure becomes a WeComError (errcode None = unreachable)."""
 
     def __init__(self, *, corp_id: str, secret: str, api_base: str, timeout: float) -> None:
         self._client = _Client(corp_id=corp_id, secret=secret, api_base=api_base, timeout=timeout)

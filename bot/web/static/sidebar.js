@@ -482,6 +482,7 @@
     const p = parts(entry);
     setBusy(entry, "记录中…");
     p.retryBtn.hidden = true;
+    say(entry, { note: "消息已插入聊天，正在记录…" });
     try {
       const d = await api("POST", `sidebar/api/drafts/${entry.id}/sent`, { text: content });
       session.drop(PENDING_KEY);
@@ -494,8 +495,14 @@
       entry.busy = false;
       p.insertBtn.hidden = p.rejectBtn.hidden = true;
       p.ta.readOnly = true;
+      p.ta.classList.remove("edited");
       p.retryBtn.hidden = !retryable;
+      p.retryBtn.disabled = false;
       entry.node.classList.add("card-unrecorded");
+      const badge = entry.node.querySelector(".badge-status");
+      badge.className = "badge badge-status badge-failed";
+      badge.textContent = "已插入 · 未记录";
+      entry.node.querySelector(".edit-hint").textContent = "";
       say(entry, {
         error: `消息已插入聊天，但没有记录成功：${err.message}。请不要再次插入${retryable ? "；可以点“重试记录”" : ""}。`,
       });
