@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -68,7 +69,7 @@ def approve(
     draft.send_errmsg = None
     draft.updated_at = now
     if draft.channel != "archive":  # archive replies are inserted by staff from the chat sidebar
-        enqueue(session, kind="send", key=f"send:{draft.id}:{now.timestamp()}", payload={"draft_id": draft.id}, now=now)
+        enqueue(session, kind="send", key=f"send:{draft.id}:{uuid.uuid4().hex}", payload={"draft_id": draft.id}, now=now)
     return True
 
 

@@ -202,7 +202,7 @@ def _problem(request: Request, status: int, title: str, detail: str, *, retry: b
     return templates.TemplateResponse(
         request, "sidebar.html",
         {"problem": {"title": title, "detail": detail, "retry": retry}, "assets": _assets(request),
-         "home": f"{request.scope.get('root_path', '').rstrip('/')}/sidebar"},
+         "home": _cookie_path(request)},
         status_code=status,
     )
 
@@ -220,8 +220,9 @@ def _assets(request: Request) -> dict[str, str]:
 
 
 def _next_path(request: Request) -> str:
+    """Where to come back to after signing in: this page with its query (e.g. ?sdk=0)."""
     query = request.url.query
-    return "/sidebar" + (f"?{query}" if query else "")
+    return _cookie_path(request) + (f"?{query}" if query else "")
 
 
 @router.get("/sidebar", response_class=HTMLResponse, include_in_schema=False)
@@ -285,7 +286,7 @@ def sidebar_auth(
     userid = answer.get("userid") or answer.get("UserId")
     if not userid or not isinstance(userid, str):
         return _problem(request, 403, "无法使用", "只有本企业的成员可以使用回复草稿侧边栏。", retry=False)
-    response = RedirectResponse(str(remembered.get("next") or "/sidebar"), status_code=303)
+    response = RedirectResponse(str(remembered.get("next") or _cookie_path(request)), status_code=303)
     value = signer.dumps("session", {"uid": userid, "sid": secrets.token_urlsafe(16)}, now=_now(runtime), max_age=SESSION_SECONDS)
     _set_cookie(response, request, settings, SESSION_COOKIE, value, SESSION_SECONDS)
     response.delete_cookie(STATE_COOKIE, path=_cookie_path(request), httponly=True, samesite="lax", secure=_secure(request, settings))

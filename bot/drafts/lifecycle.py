@@ -69,7 +69,7 @@ def approved_reply(draft: DraftLike) -> ApprovedReply:
         open_kfid=draft.open_kfid,
         text=draft.final_text,
         approved_by=draft.approved_by,
-        key=f"d{draft.id}-{int(draft.approved_at.timestamp())}",
+        key=f"d{draft.id}-{int(draft.approved_at.timestamp() * 1000)}",
     )
 
 

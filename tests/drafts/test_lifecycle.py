@@ -59,7 +59,7 @@ def test_the_approved_reply_carries_exactly_the_approved_text_and_a_stable_key()
     when = datetime(2026, 1, 1, tzinfo=timezone.utc)
     reply = approved_reply(draft(Status.APPROVED, final_text="发这句", approved_by="zhang", approved_at=when))
     assert (reply.text, reply.approved_by, reply.customer_id) == ("发这句", "zhang", "wm1")
-    assert reply.key == f"d7-{int(when.timestamp())}"
+    assert reply.key == f"d7-{int(when.timestamp() * 1000)}"
     assert len(reply.key) <= 32
 
 

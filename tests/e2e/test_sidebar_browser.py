@@ -401,3 +401,28 @@ def test_a_bad_oauth_code_shows_a_chinese_error_page(sidebar: Sidebar) -> None:
     expect(page.get_by_test_id("sign-in-again")).to_be_visible()
     assert no_horizontal_scroll(page)
     page.screenshot(path=str(SCREENSHOTS / "sidebar-phone-sign-in-error.png"))
+
+
+def test_an_insert_whose_record_needs_a_new_sign_in_is_recorded_when_the_sidebar_reopens(sidebar: Sidebar, server: ServerProcess, staff, admin) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    customer = new_customer()
+    made = customer_writes(server, staff, admin, customer, "我的快递到哪了")
+    sidebar.allowed_failures.append((401, "/sent"))
+    page = sidebar.open(customer=customer)
+    card = page.get_by_test_id("draft-card")
+    expect(card.get_by_test_id("draft-text")).to_have_value(made["text"])
+    page.route("**/sent", lambda route: route.fulfill(
+        status=401, content_type="application/json",
+        body='{"detail": "not signed in to the sidebar, or the session expired: reopen the sidebar"}'))
+    card.get_by_test_id("insert").click()
+    expect(card.get_by_test_id("card-error")).to_contain_text("请关闭并重新打开侧边栏，打开后会自动补记")
+    expect(card.get_by_test_id("retry-record")).to_be_hidden()
+    assert draft(server, admin, made["id"])["status"] == "pending"
+
+    page.unroute("**/sent")
+    page.reload()  # reopened: the insert is recorded first, so the draft is no longer waiting
+    expect(page.get_by_test_id("notice")).to_have_attribute("data-state", "empty")
+    out = draft(server, admin, made["id"])
+    assert (out["status"], out["final_text"], out["approved_by"]) == ("sent", made["text"].strip(), STAFF)
+    assert len(page.evaluate("window.__sent")) == 0  # the reloaded page's stand-in: nothing inserted again

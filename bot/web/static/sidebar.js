@@ -491,7 +491,8 @@
       clearError();
     } catch (err) {
       const retryable = err.status === 0 || err.status >= 500;
-      if (!retryable) session.drop(PENDING_KEY);
+      const reopen = err.status === 401 || err.status === 403;   // signed out or a stale page: kept for the reopened page
+      if (!retryable && !reopen) session.drop(PENDING_KEY);
       entry.busy = false;
       p.insertBtn.hidden = p.rejectBtn.hidden = true;
       p.ta.readOnly = true;
@@ -503,9 +504,8 @@
       badge.className = "badge badge-status badge-failed";
       badge.textContent = "已插入 · 未记录";
       entry.node.querySelector(".edit-hint").textContent = "";
-      say(entry, {
-        error: `消息已插入聊天，但没有记录成功：${err.message}。请不要再次插入${retryable ? "；可以点“重试记录”" : ""}。`,
-      });
+      const next = retryable ? "；可以点“重试记录”" : reopen ? "；请关闭并重新打开侧边栏，打开后会自动补记" : "";
+      say(entry, { error: `消息已插入聊天，但没有记录成功：${err.message}。请不要再次插入${next}。` });
       showError(`草稿 #${entry.id} 已插入聊天，但记录失败。`);
     }
   }
@@ -518,8 +518,8 @@
       await api("POST", `sidebar/api/drafts/${left.draftId}/sent`, { text: left.text });
       session.drop(PENDING_KEY);
     } catch (err) {
-      if (!(err.status === 0 || err.status >= 500)) session.drop(PENDING_KEY);
-      showError(`之前插入聊天的草稿 #${left.draftId} 仍未记录成功：${err.message}`);
+      if (!(err.status === 0 || err.status >= 500 || err.status === 401)) session.drop(PENDING_KEY);
+      showError(`之前已插入聊天的草稿 #${left.draftId} 仍未记录成功：${err.message}`);
     }
   }
 
