@@ -101,10 +101,17 @@ class Drafting:
 
     @staticmethod
     def _undecided(session: Session, message: Message) -> list[Draft]:
+        """Undecided drafts of the same conversation: the same customer, kf account and (for 1:1 chats) staff member."""
+        same_conversation = [
+            Draft.channel == message.channel,
+            Draft.customer_id == message.customer_id,
+            Draft.open_kfid.is_(None) if message.open_kfid is None else Draft.open_kfid == message.open_kfid,
+        ]
+        if message.channel == "archive":
+            same_conversation.append(Draft.assignee.is_(None) if message.staff_id is None else Draft.assignee == message.staff_id)
         return list(session.scalars(
             select(Draft)
-            .where(Draft.channel == message.channel, Draft.customer_id == message.customer_id,
-                   Draft.status.in_([s.value for s in OPEN]), Draft.message_id < message.id)
+            .where(*same_conversation, Draft.status.in_([s.value for s in OPEN]), Draft.message_id < message.id)
             .order_by(Draft.id)
         ))
 

@@ -114,3 +114,17 @@ def test_a_stale_draft_is_superseded_and_the_new_one_covers_the_conversation(dat
         assert client.post(f"/api/drafts/{first['id']}/approve", json={}, headers=admin).status_code == 409
     finally:
         client.__exit__(None, None, None)
+
+
+def test_one_customer_in_two_staff_members_chats_are_two_conversations(database_url: str) -> None:
+    client = start(database_url, FakeClock())
+    try:
+        admin = bearer(client, "boss", "admin")
+        for staff, msg_id in (("zhang", "a1"), ("li", "a2")):
+            body = {"channel": "archive", "customer_id": "wmX", "text": "你好", "msg_id": msg_id, "staff_id": staff}
+            client.post("/api/messages", json=body, headers=admin)
+            run_jobs(client)
+        statuses = {d["assignee"]: d["status"] for d in client.get("/api/drafts", headers=admin).json()}
+        assert statuses == {"zhang": "pending", "li": "pending"}
+    finally:
+        client.__exit__(None, None, None)
