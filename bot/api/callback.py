@@ -66,7 +66,7 @@ async def receive(request: Request, runtime: RuntimeDep) -> Response:
     if added:
         runtime.worker.wake()
     runtime.metrics.callbacks.labels("accepted" if added else "duplicate").inc()
-    log.info("callback %s %s %s", event.kind, event.name, "stored" if added else "is a retry: already stored")
+    log.debug("callback %s %s %s", event.kind, event.name, "stored" if added else "is a retry: already stored")
     return Response(status_code=200)
 
 

@@ -37,8 +37,11 @@ def _due(now: datetime):  # noqa: ANN202
 
 def claim(session: Session, *, now: datetime, lease: float) -> Job | None:
     """Take one due job for this worker, or None; safe with several workers on one database."""
-    candidates = session.scalars(select(Job.id).where(_due(now)).order_by(Job.run_after, Job.id).limit(8)).all()
-    for job_id in candidates:
+    due = session.scalars(
+        select(Job.id).where(Job.status == "pending", Job.run_after <= now).order_by(Job.run_after, Job.id).limit(8)
+    ).all()
+    orphaned = session.scalars(select(Job.id).where(Job.status == "running", Job.lease_until < now).limit(8)).all()
+    for job_id in [*due, *orphaned]:
         claimed = session.execute(
             update(Job)
             .where(Job.id == job_id, _due(now))

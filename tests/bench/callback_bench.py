@@ -22,7 +22,15 @@ Not part of the test run (pyproject's norecursedirs skips tests/bench). What it 
 Load generator (default --client raw): this process, one asyncio event loop on uvloop, hand-written HTTP/1.1
 over raw keep-alive sockets, every request pre-serialised. It costs a few tens of microseconds per request, so
 on a 2-core machine it leaves the servers a whole core. `--client httpx` uses httpx.AsyncClient instead
-(heavier: useful to see how much the client matters).
+(much heavier: on this machine it capped the bare endpoint at ~160 cb/s and made the ratio meaningless).
+
+Noise: before each run it waits (up to --quiet-wait s) for other work on the machine to stop, and reports the
+CPU other processes used during each run ("other cpu"). CPU per callback of each server ("srv cpu us/cb",
+from /proc) is the figure least disturbed by other work.
+
+Experiments: --variant runs the real app through tests/bench/variant_server.py with patches that model changes
+to bot/ (group commit, Core insert, no worker, quieter logs, ...); --env passes DRAFTBOT_* settings. Their results
+go to tests/bench/results/experiments/. tests/bench/profile_callback.py profiles either endpoint with py-spy.
 """
 
 from __future__ import annotations
@@ -467,7 +475,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="real server's database (default: a fresh temp SQLite file)")
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw", help="load generator (default raw)")
     parser.add_argument("--output", type=Path, default=None,
-                        help="results JSON (default tests/bench/results/callback.json, or callback-<variant>.json)")
+                        help="results JSON (default tests/bench/results/callback.json; with --variant/--env: "
+                             "tests/bench/results/experiments/callback-<variant>.json)")
     parser.add_argument("--variant", default="", help="experiment: comma list of tests/bench/variant_server.py patches "
                         "applied to the real server (default: none, the real `python -m bot serve`)")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
@@ -483,7 +492,7 @@ def main() -> int:
     variant = ",".join(sorted(p.strip() for p in args.variant.split(",") if p.strip()))
     if args.output is None:
         suffix = "-".join(filter(None, [variant.replace(",", "+"), "+".join(e.split("=", 1)[0].removeprefix("DRAFTBOT_").lower() + "=" + e.split("=", 1)[1] for e in args.env)]))
-        args.output = RESULTS / (f"callback-{suffix}.json" if suffix else "callback.json")
+        args.output = RESULTS / "experiments" / f"callback-{suffix}.json" if suffix else RESULTS / "callback.json"
 
     workdir = Path(tempfile.mkdtemp(prefix="draftbot-bench-"))
     database_url = args.database_url or f"sqlite:///{workdir}/draftbot.db"
@@ -625,6 +634,10 @@ def main() -> int:
                      f"{s['server_cpu_util']:.2f}", f"{s['client_cpu_util']:.2f}", f"{s['other_cpu_util_max']:.2f}"))
     print(table(rows, ("endpoint", "cb/s mean (best)", "p50 ms", "p90 ms", "p99 ms", "max ms", "200s", "errors",
                        "srv cpu us/cb", "srv cpu", "client cpu", "other cpu max")))
+    heavy = [f"{r.target} {r.phase}" for r in runs if r.client_cpu_util > 0.5]
+    if heavy:
+        print(f"WARNING: the load generator used > 0.5 cores during {', '.join(heavy)}: it is probably the bottleneck "
+              "and the ratio is not meaningful (use --client raw)")
     noisy = [f"{r.target} {r.phase}" for r in runs if r.other_cpu_util > 0.15]
     if noisy:
         print(f"note: other processes used > 0.15 cores during {', '.join(noisy)}: those runs are noisy")

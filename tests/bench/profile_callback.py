@@ -4,9 +4,10 @@
 
 Starts the endpoint as callback_bench.py does, warms it up, then records it with
 `py-spy record --threads [--idle] --format raw` while the same closed-loop load runs, and prints where the
-samples fall: per thread, and the top functions by inclusive and by own samples (bot/, sqlalchemy, sqlite3,
-wechatpy, starlette/fastapi, logging, ...). The raw collapsed stacks are kept in tests/bench/results/ for
-flame graphs (e.g. speedscope). --env passes extra DRAFTBOT_* settings to the real server (for experiments,
+samples fall: the server's CPU per callback by thread (from /proc, exact), then py-spy's samples by thread, by
+part of the callback path, and the top functions by inclusive and by own samples. The report is saved as
+tests/bench/results/profile-<target>[-gil|-idle].txt; the raw collapsed stacks (large) stay in a temp directory
+(path printed) for flame graphs (e.g. speedscope). --env passes extra DRAFTBOT_* settings to the real server (for experiments,
 e.g. --env DRAFTBOT_LOG_LEVEL=WARNING).
 """
 
@@ -62,8 +63,16 @@ def main() -> int:
     factory = CallbackFactory()
     server = ServerProcess(env, workdir / "real.log") if args.target == "real" else BareProcess(workdir / "bare.log")
     suffix = ("-idle" if args.idle else "") + ("-gil" if args.gil else "")
-    out = RESULTS / f"profile-{args.target}{suffix}.txt"
+    out = workdir / f"profile-{args.target}{suffix}.raw.txt"
+    summary_path = RESULTS / f"profile-{args.target}{suffix}.txt"
     RESULTS.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = []
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    say("command: python " + " ".join(sys.argv))
     try:
         server.start()
         pid = server.process.pid
@@ -86,7 +95,7 @@ def main() -> int:
         spy.wait(60)
         if spy.returncode:
             print(spy.stderr.read().decode(), file=sys.stderr)
-        print(f"{args.target}: {result.rps} cb/s p50 {result.p50_ms} ms p99 {result.p99_ms} ms errors {result.errors} "
+        say(f"{args.target}: {result.rps} cb/s p50 {result.p50_ms} ms p99 {result.p99_ms} ms errors {result.errors} "
               f"server cpu {result.server_cpu_util} ({result.server_cpu_per_cb_us} us/cb) under py-spy --nonblocking")
         groups: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])
         for tid, (user, system) in after.items():
@@ -94,18 +103,20 @@ def main() -> int:
             group = thread_group(names.get(tid, ""), tid, pid)
             groups[group][0] += user - u0
             groups[group][1] += system - s0
-        print(f"server CPU by thread during the run ({result.sent} callbacks; us per callback user+system):")
+        say(f"server CPU by thread during the run ({result.sent} callbacks; us per callback user+system):")
         for group, (user, system) in sorted(groups.items(), key=lambda kv: -sum(kv[1])):
             per = (user + system) / max(1, result.sent) * 1e6
-            print(f"  {per:7.0f} us/cb  ({user / result.seconds:.2f} + {system / result.seconds:.2f} cores user+sys)  {group}")
+            say(f"  {per:7.0f} us/cb  ({user / result.seconds:.2f} + {system / result.seconds:.2f} cores user+sys)  {group}")
         if engine is not None:
             backlog, drained = wait_drained(engine)
-            print(f"worker backlog at end {backlog}, drained in {drained} s")
+            say(f"worker backlog at end {backlog}, drained in {drained} s")
             engine.dispose()
     finally:
         server.stop()
-    report(out, args.top, None if (args.idle or args.gil) else result.server_cpu_per_cb_us)
-    print(f"raw stacks: {out}")
+    report(out, args.top, None if (args.idle or args.gil) else result.server_cpu_per_cb_us, say)
+    say(f"raw stacks: {out}")
+    summary_path.write_text("\n".join(lines) + "\n")
+    print(f"report: {summary_path}")
     return 0
 
 
@@ -125,7 +136,7 @@ def thread_cpu(pid: int) -> dict[int, tuple[float, float]]:
 def thread_names(pid: int) -> dict[int, str]:
     """Python thread names by OS thread id, from `py-spy dump`."""
     text = subprocess.run(["py-spy", "dump", "--pid", str(pid), "--nonblocking"], capture_output=True, text=True).stdout
-    return {int(m.group(1), 0): m.group(2) for m in re.finditer(r'Thread (\S+) \(\w+\): "([^"]*)"', text)}
+    return {int(m.group(1), 0): m.group(2) for m in re.finditer(r'Thread (\S+) \([^)]*\): "([^"]*)"', text)}
 
 
 def thread_group(name: str, tid: int, pid: int) -> str:
@@ -155,7 +166,7 @@ def category(frames: list[str]) -> str:
         if "_pragmas" in stack or "__connect" in stack:
             return "store: new pooled connection + PRAGMAs"
         if "do_execute" in leaf or "do_commit" in leaf or "do_rollback" in leaf:
-            return "store: sqlite3 C (INSERT, COMMIT; incl. busy waits when not --idle: none)"
+            return "store: sqlite3 C calls (INSERT, COMMIT)"
         if "store_callback" in stack or "_store" in stack or "sqlalchemy" in stack:
             return "store: SQLAlchemy session/insert (Python)"
         return "threadpool thread hand-off (anyio/queue)"
@@ -178,7 +189,7 @@ def category(frames: list[str]) -> str:
     return "other"
 
 
-def report(path: Path, top: int, cpu_per_cb_us: float | None = None) -> None:
+def report(path: Path, top: int, cpu_per_cb_us: float | None = None, print=print) -> None:  # noqa: A002
     categories: collections.Counter = collections.Counter()
     threads: collections.Counter = collections.Counter()
     inclusive: collections.Counter = collections.Counter()
