@@ -35,6 +35,7 @@ from bot.wecom.cards import (
     APPROVE,
     EDIT,
     REJECT,
+    WARNING_NAMES,
     card_update,
     customer_label,
     cut,
@@ -156,7 +157,8 @@ class StaffChat:
         for userid in recipients:
             if session.scalar(select(Card.id).where(Card.draft_id == draft.id, Card.userid == userid)) is not None:
                 continue  # a retry: this person has the card already
-            body = draft_card(draft, userid=userid, agentid=self.settings.wecom_agent_id, public_url=self.settings.public_url)
+            body = draft_card(draft, userid=userid, agentid=self.settings.wecom_agent_id,
+                              public_url=self.settings.public_url, warnings=[w["code"] for w in self._warnings(session, draft, now)])
             try:
                 answer = self.client.post("message/send", body)
             except WeComError as exc:
@@ -315,7 +317,7 @@ class StaffChat:
             elif command.name == "reject":
                 self._reject(session, draft, user, now)
             elif command.name == "full":
-                self._full(draft, user)
+                self._full(draft, user, self._warnings(session, draft, now))
 
     # -- decisions ------------------------------------------------------------------------------
 
@@ -435,7 +437,11 @@ class StaffChat:
         lines.append("回复 发 #编号 / 不发 #编号 / 全文 #编号 / 改 #编号 新内容")
         self._reply(user, "\n".join(lines))
 
-    def _full(self, draft: Draft, user: str) -> None:
+    def _warnings(self, session: Session, draft: Draft, now: datetime) -> list[dict]:
+        """The draft's flags and what would stop or delay it now, each with its reason."""
+        return [*draft.flags, *self.outbox.checks(session, draft, now=now)]
+
+    def _full(self, draft: Draft, user: str, warnings: list[dict] = ()) -> None:
         who = customer_label(draft)
         said = cut(draft.message_text or "（非文字消息）", 300, one_line=False)
         if draft.status == Status.NEEDS_MANUAL:
@@ -445,7 +451,8 @@ class StaffChat:
             body = f"草稿：\n{draft.final_text or draft.original_text}"
             actions = f"回复 发 #{draft.id} 发送 / 改 #{draft.id} 新内容 / 不发 #{draft.id}"
         state = "" if draft.status in OPEN else f"（{outcome_of(draft) or '已批准'}）"
-        self._reply(user, f"#{draft.id}{state} {who}：{said}\n\n{body}\n\n{actions if not state else ''}".rstrip())
+        notes = "".join(f"\n提醒：{WARNING_NAMES.get(w['code'], w['code'])}（{w['reason']}）" for w in warnings)
+        self._reply(user, f"#{draft.id}{state} {who}：{said}\n\n{body}{notes}\n\n{actions if not state else ''}".rstrip())
 
     # -- texts ----------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from bot.app import create_app
 from bot.db.models import Card, Draft, EditRequest, Job
 from bot.staffchat import parse_command
 from bot.wecom.cards import draft_card
-from tests.conftest import make_settings, run_jobs, runtime
+from tests.conftest import bearer, make_settings, run_jobs, runtime
 from tests.factories import CORP_ID, FakeClock, app_text_xml, kf_event_xml, signed_callback
 from tests.fake_wecom import FakeWeCom
 
@@ -457,3 +457,18 @@ def test_without_app_credentials_drafts_and_callbacks_still_work(database_url: s
             assert all(job.status == "done" for job in session.scalars(select(Job)))
     finally:
         client.__exit__(None, None, None)
+
+
+def test_the_card_and_the_full_text_carry_the_drafts_warnings(chat: TestClient, fake: FakeWeCom, clock: FakeClock) -> None:
+    admin = bearer(chat, "boss", "admin")
+    chat.post("/api/customers/demo/cWarn/opt-out", headers=admin)
+    body = {"channel": "demo", "customer_id": "cWarn", "text": "有没有优惠券", "msg_id": "warn-1", "staff_id": "zhangsan"}
+    assert chat.post("/api/messages", json=body, headers=admin).status_code == 202
+    run_jobs(chat)
+    card = [c for c in fake.calls("message/send") if c["body"].get("msgtype") == "template_card"][-1]["body"]["template_card"]
+    items = {item["keyname"]: item["value"] for item in card["horizontal_content_list"]}
+    assert "营销内容" in items["提醒"]
+    say(chat, "zhangsan", "全文")
+    run_jobs(chat)
+    reply = fake.calls("message/send")[-1]["body"]["text"]["content"]
+    assert "提醒：营销内容" in reply

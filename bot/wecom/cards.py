@@ -115,8 +115,24 @@ def sidebar_url(public_url: str, draft_id: int) -> str:
     return f"{public_url.rstrip('/')}/sidebar?draft={draft_id}"
 
 
-def draft_card(draft: CardDraft, *, userid: str, agentid: str | int, public_url: str = "") -> dict:
-    """The message/send body of the draft card for one staff member."""
+# Short Chinese names of the flags and checks a draft can carry (their full reasons come with 全文).
+WARNING_NAMES = {
+    "marketing": "营销内容",
+    "sensitive": "含敏感词",
+    "low_confidence": "意图不确定",
+    "kf_window": "超出客服回复时限",
+    "dont_disturb": "客户免打扰",
+    "held": "等免打扰时段结束",
+}
+
+
+def warning_names(codes: list[str]) -> str:
+    """e.g. "营销内容·含敏感词" for the codes of a draft's flags and checks."""
+    return "·".join(dict.fromkeys(WARNING_NAMES.get(code, code) for code in codes))
+
+
+def draft_card(draft: CardDraft, *, userid: str, agentid: str | int, public_url: str = "", warnings: list[str] = ()) -> dict:
+    """The message/send body of the draft card for one staff member; `warnings` are flag and check codes."""
     manual = draft.status == "needs_manual"
     who = customer_label(draft)
     if manual:
@@ -129,6 +145,8 @@ def draft_card(draft: CardDraft, *, userid: str, agentid: str | int, public_url:
         _item("消息", draft.message_text or "（非文字消息）"),
         _item("全文", "回复“全文”查看客户消息" if manual else "回复“全文”查看完整草稿"),
     ]
+    if warnings:
+        horizontal.insert(2, _item("提醒", warning_names(list(warnings))))
     card: dict = {
         "card_type": "button_interaction",
         "source": {"desc": cut("紧急·待审回复" if draft.urgent else "待审回复", SOURCE_DESC_MAX), "desc_color": 2 if draft.urgent else 0},
