@@ -18,6 +18,8 @@ token_app = typer.Typer(help="Bearer tokens for the staff API.", no_args_is_help
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
+config_app = typer.Typer(help="Configuration versions: intents and persona styles published in the database.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -266,3 +268,139 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="the id shown by `
             _fail(DraftbotError(f"no live token with id {token_id}"))
         session.commit()
     out.print(f"token {token_id} revoked", highlight=False)
+
+
+def _author(author: str | None) -> str:
+    import getpass
+
+    if author:
+        return author
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment
+        return "cli"
+
+
+def _refused(exc: Exception) -> None:
+    from rich.markup import escape
+
+    from bot.config_store import ConfigRefused
+
+    if isinstance(exc, ConfigRefused):
+        figures = exc.evaluation
+        for problem in exc.problems:
+            err.print(f"[bold red]refused:[/] {escape(problem)}", highlight=False)
+        if figures.get("accuracy") is not None:
+            active = figures.get("active_accuracy")
+            err.print(
+                f"accuracy {figures['accuracy']:.1%} (5-fold cross-validation); active version "
+                f"{figures.get('active_version')}: {active:.1%}" if active is not None else f"accuracy {figures['accuracy']:.1%}",
+                highlight=False,
+            )
+        if exc.overridable:
+            err.print("add --force to publish anyway (recorded in the audit log)", highlight=False)
+        raise typer.Exit(1)
+    _fail(exc)
+
+
+@config_app.command("export")
+def config_export(
+    directory: Annotated[Path, typer.Argument(help="folder to write intents/ and persona_styles/ into")],
+    version: Annotated[Optional[int], typer.Option("--version", help="version number (default: the active one)")] = None,
+) -> None:
+    """Write a configuration version as intents/ and persona_styles/ files under DIR."""
+    from bot.config_store import active, ensure_initial, files_of, get_version
+    from bot.runtime import system_clock
+
+    settings = _settings()
+    _, sessions = _database()
+    with sessions() as session:
+        try:
+            ensure_initial(session, settings, system_clock())
+            chosen = active(session) if version is None else get_version(session, version)
+            if chosen is None:
+                _fail(DraftbotError(f"no configuration version {version}"))
+            existing = [d for d in ("intents", "persona_styles") if (directory / d).exists()]
+            if existing:
+                _fail(DraftbotError(f"{directory}: {', '.join(existing)} already exists; export into an empty folder"))
+            files_of(chosen).write_to(directory)
+        except DraftbotError as exc:
+            _fail(exc)
+        except OSError as exc:
+            _fail(DraftbotError(f"{directory}: cannot write: {exc}"))
+    out.print(f"version {chosen.number}: {len(chosen.files)} files written to {directory}", highlight=False)
+
+
+@config_app.command("import")
+def config_import(
+    directory: Annotated[Path, typer.Argument(help="folder holding intents/ and persona_styles/")],
+    note: Annotated[str, typer.Option(help="what changed and why")] = "",
+    author: Annotated[Optional[str], typer.Option(help="who publishes (default: your user name)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="publish even if it evaluates worse than the active version (never bypasses check errors)")] = False,
+) -> None:
+    """Publish the files under DIR as a new active version, after check and evaluation."""
+    from bot.config_store import ConfigFiles, ensure_initial, publish
+    from bot.runtime import system_clock
+
+    settings = _settings()
+    _, sessions = _database()
+    with sessions() as session:
+        try:
+            ensure_initial(session, settings, system_clock())
+            files = ConfigFiles.from_directory(directory)
+            with _progress(quiet=False) as progress:
+                progress.add_task("checking and evaluating (5-fold cross-validation)", total=None)
+                result = publish(session, files, _author(author), note, system_clock(), force=force, settings=settings, action="import")
+        except DraftbotError as exc:
+            _refused(exc)
+        except OSError as exc:
+            _fail(DraftbotError(f"{directory}: cannot read: {exc}"))
+    for warning in result.warnings:
+        out.print(f"[yellow]warning[/]: {warning}", highlight=False)
+    active = f"; active version was {result.active_accuracy:.1%}" if result.active_accuracy is not None else ""
+    forced = " (forced)" if result.forced else ""
+    out.print(f"published version {result.number}{forced}: accuracy {result.accuracy:.1%}{active}", highlight=False)
+
+
+@config_app.command("list")
+def config_list() -> None:
+    """List configuration versions; * marks the active one."""
+    from bot.config_store import active, ensure_initial, versions
+    from bot.runtime import system_clock
+
+    settings = _settings()
+    _, sessions = _database()
+    table = Table("version", "active", "author", "note", "created", "accuracy")
+    with sessions() as session:
+        try:
+            current = ensure_initial(session, settings, system_clock())
+        except DraftbotError as exc:
+            _fail(exc)
+        current = active(session) or current
+        for row in versions(session):
+            accuracy = (row.evaluation or {}).get("accuracy")
+            table.add_row(
+                str(row.number), "*" if row.id == current.id else "", row.author, row.note,
+                f"{row.created_at:%Y-%m-%d %H:%M}", f"{accuracy:.1%}" if accuracy is not None else "-",
+            )
+    out.print(table)
+
+
+@config_app.command("rollback")
+def config_rollback(
+    number: Annotated[int, typer.Argument(help="the version to make active again")],
+    author: Annotated[Optional[str], typer.Option(help="who rolls back (default: your user name)")] = None,
+) -> None:
+    """Make an earlier version active again; running instances switch within seconds."""
+    from bot.config_store import ensure_initial, rollback
+    from bot.runtime import system_clock
+
+    settings = _settings()
+    _, sessions = _database()
+    with sessions() as session:
+        try:
+            ensure_initial(session, settings, system_clock())
+            rollback(session, number, _author(author), system_clock())
+        except DraftbotError as exc:
+            _refused(exc)
+    out.print(f"version {number} is active", highlight=False)

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     escalate_after_minutes: float = Field(10.0, gt=0)
     worker_poll_seconds: float = Field(0.5, gt=0)
     worker_lease_seconds: float = Field(60.0, gt=0)
+    config_poll_seconds: float = Field(2.0, gt=0)  # how often each instance checks for a newly active configuration
     send_max_attempts: int = Field(6, ge=1)
     send_backoff_seconds: float = Field(2.0, ge=0)
     demo: bool = True

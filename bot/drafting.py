@@ -52,9 +52,10 @@ class Drafting:
             staff_id=message.staff_id,
         )
         started = time.perf_counter()
-        plan = self.pipeline.plan(inbound, previous=_previous(session, message))
+        pipeline = self.pipeline  # read once: a new configuration version may be swapped in meanwhile
+        plan = pipeline.plan(inbound, previous=_previous(session, message))
         self.metrics.pipeline_seconds.observe(time.perf_counter() - started)
-        intent = self.pipeline.intents.get(plan.intent or "")
+        intent = pipeline.intents.get(plan.intent or "")
         flags = list(plan.flags)
         words = self.sensitive.found(plan.text)
         if words:

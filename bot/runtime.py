@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.config_store import ConfigWatcher
 from bot.db.queue import enqueue
 from bot.db.session import make_engine, make_sessions, upgrade
 from bot.drafting import Drafting
@@ -83,11 +84,20 @@ class Runtime:
     kf_client: WeComClient | None
     app_client: WeComClient | None
     staffchat: StaffChat | None = None  # the staff app chat: needs the app's secret and agent id
+    config: ConfigWatcher | None = None  # follows the active configuration version in the database
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = system_clock) -> "Runtime":
-        pipeline = load_pipeline(settings)
         engine, sessions = open_database(settings)
+        config = ConfigWatcher(
+            sessions=sessions, settings=settings, clock=clock, poll_seconds=settings.config_poll_seconds,
+            build=lambda intents, personas: load_pipeline(settings.model_copy(update={"intents_dir": intents, "personas_dir": personas})),
+        )
+        try:
+            pipeline = config.load()  # the active version; version 1 from the shipped folders on a fresh database
+        except BaseException:
+            engine.dispose()
+            raise
         metrics = Metrics()
         crypto = None
         if settings.callback_configured:
@@ -124,7 +134,7 @@ class Runtime:
         runtime = cls(
             settings=settings, clock=clock, engine=engine, sessions=sessions, pipeline=pipeline,
             metrics=metrics, outbox=outbox, drafting=drafting, worker=None,  # type: ignore[arg-type]
-            crypto=crypto, kf_client=kf_client, app_client=app_client, staffchat=staffchat,
+            crypto=crypto, kf_client=kf_client, app_client=app_client, staffchat=staffchat, config=config,
         )
         runtime.worker = Worker(
             sessions=sessions,
@@ -140,6 +150,8 @@ class Runtime:
             poll_seconds=settings.worker_poll_seconds,
             lease_seconds=settings.worker_lease_seconds,
         )
+        config.on_change = runtime.use_pipeline
+        config.start()
         return runtime
 
     def handle_event(self, session: Session, payload: dict, now: datetime) -> None:
@@ -187,7 +199,14 @@ class Runtime:
     def handle_send(self, session: Session, payload: dict, now: datetime) -> None:
         self.outbox.deliver(session, draft_id=int(payload["draft_id"]), now=now)
 
+    def use_pipeline(self, pipeline: Pipeline) -> None:
+        """Swap in a fully built pipeline (a new configuration version) for the next drafts."""
+        self.pipeline = pipeline
+        self.drafting.pipeline = pipeline
+
     def close(self) -> None:
+        if self.config is not None:
+            self.config.stop()
         self.worker.stop()
         for client in (self.kf_client, self.app_client):
             if client is not None:

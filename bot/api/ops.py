@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from bot.api.deps import RuntimeDep
+from bot.config_store import active
 from bot.db.queue import pending_count
 
 router = APIRouter(tags=["operations"])
@@ -20,6 +21,7 @@ def healthz(runtime: RuntimeDep) -> JSONResponse:
         with runtime.sessions() as session:
             session.execute(text("SELECT 1"))
             pending = pending_count(session)
+            version = active(session)
     except Exception as exc:
         return JSONResponse({"status": "error", "database": f"{type(exc).__name__}"}, status_code=503)
     return JSONResponse(
@@ -31,6 +33,7 @@ def healthz(runtime: RuntimeDep) -> JSONResponse:
             "wecom_callback": runtime.crypto is not None,
             "wecom_kf": runtime.kf_client is not None,
             "jobs_pending": pending,
+            "config_version": version.number if version else None,
         }
     )
 

@@ -193,3 +193,41 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ConfigVersion(Base):
+    """A published configuration: every file under intents/ and persona_styles/ (relative path -> text)."""
+
+    __tablename__ = "config_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    files: Mapped[dict] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the canonical files
+    author: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    evaluation: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # accuracy, macro_f1, per_intent F1
+
+
+class ConfigState(Base):
+    """The single row (id 1) naming the active configuration version; instances poll changed_at."""
+
+    __tablename__ = "config_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    active_version_id: Mapped[int] = mapped_column(ForeignKey("config_versions.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditLog(Base):
+    """Who changed the configuration, what, when, and which version it produced."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))  # publish | import | rollback | initial
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -1,0 +1,240 @@
+"""Configuration versions: version 1 from the shipped files, publish checks, export/import, rollback, live reload."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from bot import config_store
+from bot.app import create_app
+from bot.cli import app as cli
+from bot.config import Settings
+from bot.config_store import ConfigFiles, ConfigRefused
+from bot.db.models import AuditLog, ConfigVersion
+from bot.runtime import open_database
+from tests.conftest import DATA, bearer, make_settings, runtime
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+BASE = ConfigFiles.from_directories(DATA / "intents", DATA / "persona_styles")
+STORE_HOURS_INTENT = """intent: store_hours
+description: 客户询问门店营业时间
+marketing: false
+examples:
+  - 你们几点开门
+  - 几点关门啊
+  - 营业时间是几点到几点
+  - 周末营业吗
+  - 晚上几点打烊
+  - 早上几点开始营业
+  - 节假日开门吗
+  - 门店什么时候营业
+"""
+STORE_HOURS_DEFAULT = """{% extends "base.j2" %}
+{% block v1 %}您好，门店每天 9:00-21:00 营业，欢迎光临。{% endblock %}
+{% block v2 %}您好，我们每天早 9 点到晚 9 点营业。{% endblock %}
+"""
+STORE_HOURS_LUCKY = """{% extends "base.j2" %}
+{% block v1 %}我们每天 9:00-21:00 都在哦，随时来～{% endblock %}
+{% block v2 %}早 9 点到晚 9 点，等你来喝咖啡！{% endblock %}
+"""
+QUESTION = "请问你们几点开门"
+
+
+def with_store_hours(files: ConfigFiles = BASE) -> ConfigFiles:
+    return ConfigFiles({
+        **files.files,
+        "intents/store_hours.yml": STORE_HOURS_INTENT,
+        "persona_styles/_default/templates/store_hours.j2": STORE_HOURS_DEFAULT,
+        "persona_styles/lucky/templates/store_hours.j2": STORE_HOURS_LUCKY,
+    })
+
+
+@pytest.fixture
+def sessions(settings: Settings) -> Iterator:
+    engine, sessions = open_database(settings)
+    with sessions() as session:
+        config_store.ensure_initial(session, settings, NOW)
+    yield sessions
+    engine.dispose()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_fresh_database_starts_with_version_1_from_the_shipped_files(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        rt = runtime(client)
+        with rt.sessions() as session:
+            version = config_store.active(session)
+            assert version.number == 1 and version.author == "system"
+            assert config_store.files_of(version) == BASE
+            assert version.digest == BASE.digest
+            assert [(a.action, a.version) for a in config_store.audit_entries(session)] == [("initial", 1)]
+        assert rt.config.number == 1
+        assert sorted(rt.pipeline.intents) == ["complaint", "greeting", "order_status", "promotion_inquiry"]
+    with TestClient(create_app(settings)) as client:  # a restart keeps the version, creates no other
+        with runtime(client).sessions() as session:
+            assert [v.number for v in config_store.versions(session)] == [1]
+
+
+def test_paths_outside_intents_and_persona_styles_are_refused(tmp_path: Path) -> None:
+    for bad in ("../evil.yml", "intents/../../evil", "/etc/passwd", "other/x.yml", "intents\\x.yml", "intents"):
+        with pytest.raises(Exception, match="not a file under intents/ or persona_styles/"):
+            ConfigFiles({bad: "x"})
+    BASE.write_to(tmp_path / "out")
+    assert ConfigFiles.from_directory(tmp_path / "out") == BASE
+
+
+def test_export_then_import_round_trips_byte_identical_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRAFTBOT_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    monkeypatch.setenv("DRAFTBOT_INTENTS_DIR", str(DATA / "intents"))
+    monkeypatch.setenv("DRAFTBOT_PERSONAS_DIR", str(DATA / "persona_styles"))
+    monkeypatch.delenv("DRAFTBOT_DEFAULT_PERSONA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    exported = runner.invoke(cli, ["config", "export", "v1"])
+    assert exported.exit_code == 0, exported.output
+    for path in BASE.files:
+        root, _, rest = path.partition("/")
+        original = (DATA / root / rest).read_bytes()
+        assert (tmp_path / "v1" / path).read_bytes() == original, path
+    imported = runner.invoke(cli, ["config", "import", "v1", "--author", "alice", "--note", "round trip"])
+    assert imported.exit_code == 0, imported.output
+    assert "published version 2" in imported.output
+    again = runner.invoke(cli, ["config", "export", "v2", "--version", "2"])
+    assert again.exit_code == 0, again.output
+    files = sorted(p.relative_to(tmp_path / "v1") for p in (tmp_path / "v1").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "v2") for p in (tmp_path / "v2").rglob("*") if p.is_file())
+    for relative in files:
+        assert (tmp_path / "v2" / relative).read_bytes() == (tmp_path / "v1" / relative).read_bytes()
+    listed = runner.invoke(cli, ["config", "list"])
+    assert listed.exit_code == 0 and "alice" in listed.output and "round trip" in listed.output and "*" in listed.output
+    refused = runner.invoke(cli, ["config", "export", "v1"])
+    assert refused.exit_code == 2 and "already exists" in refused.output
+    rolled = runner.invoke(cli, ["config", "rollback", "1", "--author", "bob"])
+    assert rolled.exit_code == 0, rolled.output
+    unknown = runner.invoke(cli, ["config", "rollback", "9"])
+    assert unknown.exit_code == 1 and "no configuration version 9" in unknown.output
+    missing = runner.invoke(cli, ["config", "import", "nowhere"])
+    assert missing.exit_code == 2 and "intents folder not found" in missing.output
+    assert "Traceback" not in missing.output
+
+
+def test_a_template_that_fails_lint_is_refused_naming_the_file_and_force_does_not_bypass_it(settings: Settings, sessions) -> None:
+    broken = ConfigFiles({**BASE.files, "persona_styles/_default/templates/greeting.j2": "{% block v1 %}您好{% endblok %}"})
+    for force in (False, True):
+        with sessions() as session, pytest.raises(ConfigRefused) as refused:
+            config_store.publish(session, broken, "alice", "typo", NOW, force=force, settings=settings)
+        assert not refused.value.overridable
+        assert any("persona_styles/_default/templates/greeting.j2" in p for p in refused.value.problems), refused.value.problems
+        assert all("/tmp" not in p for p in refused.value.problems)
+    unloadable = ConfigFiles({**BASE.files, "intents/greeting.yml": "intent: greeting\nexamples: [你好]\n"})
+    with sessions() as session, pytest.raises(ConfigRefused) as refused:
+        config_store.publish(session, unloadable, "alice", "", NOW, force=True, settings=settings)
+    assert refused.value.problems[0].startswith("intents/greeting.yml: description:")
+    with sessions() as session:
+        assert [v.number for v in config_store.versions(session)] == [1]
+        assert config_store.active(session).number == 1
+
+
+def test_a_version_that_evaluates_clearly_worse_is_refused_unless_forced(settings: Settings, sessions) -> None:
+    a = yaml.safe_load(BASE.files["intents/order_status.yml"])
+    b = yaml.safe_load(BASE.files["intents/complaint.yml"])
+    pool = a["examples"] + b["examples"]
+    random.Random(1).shuffle(pool)
+    a["examples"], b["examples"] = pool[: len(pool) // 2], pool[len(pool) // 2:]
+    shuffled = ConfigFiles({
+        **BASE.files,
+        "intents/order_status.yml": yaml.safe_dump(a, allow_unicode=True, sort_keys=False),
+        "intents/complaint.yml": yaml.safe_dump(b, allow_unicode=True, sort_keys=False),
+    })
+    with sessions() as session, pytest.raises(ConfigRefused) as refused:
+        config_store.publish(session, shuffled, "alice", "reorganised", NOW, settings=settings)
+    figures = refused.value.evaluation
+    assert refused.value.overridable
+    assert figures["accuracy"] < figures["active_accuracy"] - 0.005
+    assert "worse than the active version 1" in str(refused.value)
+    with sessions() as session:
+        result = config_store.publish(session, shuffled, "alice", "I know", NOW, force=True, settings=settings)
+        assert result.number == 2 and result.forced
+        assert result.accuracy == figures["accuracy"] and result.active_accuracy == figures["active_accuracy"]
+    with sessions() as session:
+        entry = session.scalar(select(AuditLog).where(AuditLog.action == "publish"))
+        assert (entry.actor, entry.version) == ("alice", 2)
+        assert entry.detail["forced"] is True
+        assert entry.detail["changed"] == ["intents/complaint.yml", "intents/order_status.yml"]
+        assert config_store.active(session).evaluation["per_intent"].keys() >= {"complaint", "order_status"}
+
+
+def test_publish_and_rollback_switch_every_running_instance(database_url: str) -> None:
+    settings = make_settings(database_url, config_poll_seconds=0.1)
+    with ExitStack() as stack:
+        first = stack.enter_context(TestClient(create_app(settings)))   # worker threads keep running
+        second = stack.enter_context(TestClient(create_app(settings)))  # a second instance on the same database
+        instances = [runtime(first), runtime(second)]
+        admin = bearer(first, "root", "admin")
+
+        def draft_intent(client: TestClient, msg_id: str) -> str:
+            body = {"channel": "demo", "customer_id": f"c-{msg_id}", "text": QUESTION, "msg_id": msg_id}
+            assert client.post("/api/messages", json=body, headers=admin).status_code == 202
+            found: list = []
+            assert wait_for(lambda: bool(found.extend(client.get(
+                "/api/drafts", params={"customer_id": f"c-{msg_id}"}, headers=admin).json()) or found))
+            return found[0]["intent"]
+
+        assert draft_intent(first, "m1") != "store_hours"
+        with instances[0].sessions() as session:
+            # a new intent on this tiny data set lowers cross-validation accuracy: the admin overrides
+            result = config_store.publish(session, with_store_hours(), "alice", "store hours", instances[0].clock(), force=True, settings=settings)
+        assert result.number == 2
+        assert wait_for(lambda: all("store_hours" in rt.pipeline.intents for rt in instances), 5)
+        assert all(rt.drafting.pipeline is rt.pipeline and rt.config.number == 2 for rt in instances)
+        assert draft_intent(first, "m2") == "store_hours"
+        assert draft_intent(second, "m3") == "store_hours"
+
+        with instances[1].sessions() as session:
+            config_store.rollback(session, 1, "bob", instances[1].clock())
+        assert wait_for(lambda: all("store_hours" not in rt.pipeline.intents for rt in instances), 5)
+        assert draft_intent(second, "m4") != "store_hours"
+        assert draft_intent(first, "m5") != "store_hours"
+        with instances[0].sessions() as session:
+            assert [(a.action, a.actor, a.version) for a in reversed(config_store.audit_entries(session))] == [
+                ("initial", "system", 1), ("publish", "alice", 2), ("rollback", "bob", 1),
+            ]
+
+
+def test_a_version_that_fails_to_load_keeps_the_old_pipeline(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    with TestClient(create_app(settings)) as client:
+        rt = runtime(client)
+        rt.config.stop()  # drive the watcher by hand
+        old = rt.pipeline
+        assert rt.config.poll() is False
+        with rt.sessions() as session:
+            broken = ConfigVersion(number=2, files={**BASE.files, "persona_styles/_default/persona.yml": "persona: [oops"},
+                                   digest="x", author="mallory", note="", created_at=NOW)
+            session.add(broken)
+            session.commit()
+            config_store.rollback(session, 2, "mallory", NOW)
+        assert rt.config.poll() is False
+        assert rt.pipeline is old and rt.config.number == 1
+        assert "could not be loaded; keeping version 1" in caplog.text
+        with rt.sessions() as session:
+            config_store.publish(session, with_store_hours(), "alice", "", NOW, force=True, settings=settings)
+        assert rt.config.poll() is True
+        assert "store_hours" in rt.pipeline.intents and rt.drafting.pipeline is rt.pipeline
