@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from bot.db.models import KfCursor, Message
 from bot.db.queue import enqueue, insert_ignoring_duplicates
 from bot.pipeline import Inbound
-from bot.wecom.callback import CallbackEvent
 from bot.wecom.client import WeComClient
 from bot.wecom.kf import CUSTOMER, KfMessage, sync_pages
 
@@ -35,12 +34,6 @@ def store_inbound(session: Session, inbound: Inbound, *, now: datetime, sent_at:
     if message_id is not None:
         enqueue(session, kind="draft", key=f"draft:{message_id}", payload={"message_id": message_id}, now=now)
     return message_id
-
-
-def store_callback(session: Session, event: CallbackEvent, *, now: datetime) -> bool:
-    """Queue a decrypted callback for the worker; False if WeCom already delivered it (a retry)."""
-    payload = {"kind": event.kind, "name": event.name, "fields": event.fields}
-    return enqueue(session, kind="wecom_event", key=event.dedupe_key, payload=payload, now=now)
 
 
 def pull_kf(session: Session, client: WeComClient, *, token: str, open_kfid: str, now: datetime) -> int:

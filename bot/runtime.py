@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.config_store import ConfigWatcher
+from bot.db.callback_store import CallbackStore
 from bot.db.queue import enqueue
 from bot.db.session import make_engine, make_sessions, upgrade
 from bot.drafting import Drafting
@@ -83,6 +84,7 @@ class Runtime:
     crypto: CallbackCrypto | None
     kf_client: WeComClient | None
     app_client: WeComClient | None
+    callbacks: CallbackStore | None = None  # durable storage of accepted callbacks (group commit)
     staffchat: StaffChat | None = None  # the staff app chat: needs the app's secret and agent id
     config: ConfigWatcher | None = None  # follows the active configuration version in the database
 
@@ -135,7 +137,9 @@ class Runtime:
             settings=settings, clock=clock, engine=engine, sessions=sessions, pipeline=pipeline,
             metrics=metrics, outbox=outbox, drafting=drafting, worker=None,  # type: ignore[arg-type]
             crypto=crypto, kf_client=kf_client, app_client=app_client, staffchat=staffchat, config=config,
+            callbacks=CallbackStore(engine, clock),
         )
+        runtime.callbacks.start()
         runtime.worker = Worker(
             sessions=sessions,
             handlers={
@@ -207,6 +211,7 @@ class Runtime:
     def close(self) -> None:
         if self.config is not None:
             self.config.stop()
+        self.callbacks.stop()
         self.worker.stop()
         for client in (self.kf_client, self.app_client):
             if client is not None:

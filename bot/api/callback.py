@@ -6,10 +6,8 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from bot.api.deps import RuntimeDep
-from bot.intake import store_callback
 from bot.wecom.callback import MAX_BODY_BYTES, CallbackRefused
 
 log = logging.getLogger(__name__)
@@ -62,19 +60,12 @@ async def receive(request: Request, runtime: RuntimeDep) -> Response:
         runtime.metrics.callbacks.labels("ignored").inc()
         log.info("callback of unknown type %s ignored", event.name)
         return Response(status_code=200)
-    added = await run_in_threadpool(_store, runtime, event)
+    added = await runtime.callbacks.store(event)
     if added:
         runtime.worker.wake()
     runtime.metrics.callbacks.labels("accepted" if added else "duplicate").inc()
     log.debug("callback %s %s %s", event.kind, event.name, "stored" if added else "is a retry: already stored")
     return Response(status_code=200)
-
-
-def _store(runtime, event) -> bool:  # noqa: ANN001
-    with runtime.sessions() as session:
-        added = store_callback(session, event, now=runtime.clock())
-        session.commit()
-    return added
 
 
 async def _read_capped(request: Request) -> bytes:
