@@ -153,6 +153,7 @@ class Runtime:
             clock=clock,
             poll_seconds=settings.worker_poll_seconds,
             lease_seconds=settings.worker_lease_seconds,
+            busy=runtime.callbacks.busy,
         )
         config.on_change = runtime.use_pipeline
         config.start()

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, dict, datetime], None]
 MAX_JOB_ATTEMPTS = 8
+DEFER_SECONDS = 0.02
+MAX_DEFER_STEPS = 50  # at most one second of deferral before the next job runs anyway
 
 
 class Worker:
@@ -34,12 +36,14 @@ class Worker:
         clock: Callable[[], datetime],
         poll_seconds: float,
         lease_seconds: float,
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self.sessions = sessions
         self.handlers = handlers
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
+        self.busy = busy
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -68,7 +72,15 @@ class Worker:
         self._wake.set()
 
     def _run(self) -> None:
+        deferred = 0
         while not self._stop.is_set():
+            # Acknowledging callbacks comes first: while they stream in, background work waits a
+            # little (never more than MAX_DEFER_STEPS in a row, so it cannot starve).
+            if self.busy() and deferred < MAX_DEFER_STEPS:
+                deferred += 1
+                self._stop.wait(DEFER_SECONDS)
+                continue
+            deferred = 0
             try:
                 busy = self.run_once()
             except Exception:

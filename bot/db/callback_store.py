@@ -11,6 +11,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -36,6 +37,11 @@ class CallbackStore:
         self._statement = insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._last_write = 0.0
+
+    def busy(self, within: float = 0.05) -> bool:
+        """True while callbacks are arriving (one was stored in the last `within` seconds, or some wait)."""
+        return not self._queue.empty() or time.monotonic() - self._last_write < within
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="draftbot-callback-store", daemon=True)
@@ -76,6 +82,7 @@ class CallbackStore:
                 for _, loop, future in batch:
                     loop.call_soon_threadsafe(_settle, future, None, exc)
                 continue
+            self._last_write = time.monotonic()
             for (_, loop, future), new in zip(batch, added):
                 loop.call_soon_threadsafe(_settle, future, new, None)
 
