@@ -94,3 +94,23 @@ def test_two_workers_on_one_database_run_each_job_once(make_worker: Callable, cl
         thread.join(60)
     assert sorted(seen) == list(range(60))
     assert {(j.status, j.attempts) for j in jobs(first)} == {("done", 1)}
+
+
+def test_background_work_waits_for_a_callback_stream_but_is_never_starved(settings: Settings, clock: FakeClock) -> None:
+    import time
+
+    engine, sessions = open_database(settings)
+    done = threading.Event()
+    worker = Worker(sessions=sessions, handlers={"work": lambda s, p, now: done.set()}, clock=clock,
+                    poll_seconds=0.01, lease_seconds=30, busy=lambda: True)  # callbacks never stop arriving
+    try:
+        with sessions() as session:
+            enqueue(session, kind="work", key="w", payload={}, now=clock())
+            session.commit()
+        started = time.monotonic()
+        worker.start()
+        assert done.wait(5)
+        assert 0.9 <= time.monotonic() - started < 5  # deferred about a second, then run anyway
+    finally:
+        worker.stop()
+        engine.dispose()
