@@ -60,7 +60,8 @@ async def receive(request: Request, runtime: RuntimeDep) -> Response:
         runtime.metrics.callbacks.labels("ignored").inc()
         log.info("callback of unknown type %s ignored", event.name)
         return Response(status_code=200)
-    added = await runtime.callbacks.store(event)
+    payload = {"kind": event.kind, "name": event.name, "fields": event.fields}
+    added = await runtime.callbacks.store(event.dedupe_key, payload)
     if added:
         runtime.worker.wake()
     runtime.metrics.callbacks.labels("accepted" if added else "duplicate").inc()

@@ -20,14 +20,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.db.models import Job
-from bot.wecom.callback import CallbackEvent
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
 
 
 class CallbackStore:
-    """Stores callbacks as `wecom_event` jobs; `await store(event)` returns False for a repeat delivery."""
+    """Stores callbacks as `wecom_event` jobs; `await store(key, payload)` returns False for a repeat delivery."""
 
     def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.engine = engine
@@ -53,11 +52,11 @@ class CallbackStore:
             self._thread.join(timeout)
             self._thread = None
 
-    async def store(self, event: CallbackEvent) -> bool:
-        """Store the callback durably (committed when this returns); False if it was stored before."""
+    async def store(self, key: str, payload: dict) -> bool:
+        """Store a callback under its dedupe key, durably (committed when this returns); False if stored before."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put((event, loop, future))
+        self._queue.put(((key, payload), loop, future))
         return await future
 
     def _run(self) -> None:
@@ -76,7 +75,7 @@ class CallbackStore:
                     break
                 batch.append(item)
             try:
-                added = self._write([event for event, _, _ in batch])
+                added = self._write([callback for callback, _, _ in batch])
             except Exception as exc:
                 log.exception("storing %d callbacks failed", len(batch))
                 for _, loop, future in batch:
@@ -86,19 +85,19 @@ class CallbackStore:
             for (_, loop, future), new in zip(batch, added):
                 loop.call_soon_threadsafe(_settle, future, new, None)
 
-    def _write(self, events: list[CallbackEvent]) -> list[bool]:
+    def _write(self, callbacks: list[tuple[str, dict]]) -> list[bool]:
         now = self.clock()
         rows = [
-            dict(kind="wecom_event", key=e.dedupe_key, payload={"kind": e.kind, "name": e.name, "fields": e.fields},
-                 status="pending", attempts=0, run_after=now, created_at=now, updated_at=now)
-            for e in events
+            dict(kind="wecom_event", key=key, payload=payload, status="pending", attempts=0,
+                 run_after=now, created_at=now, updated_at=now)
+            for key, payload in callbacks
         ]
         with self.engine.begin() as connection:
             inserted = set(connection.execute(self._statement, rows).scalars())
         added = []
-        for event in events:  # two deliveries in one batch: only the first counts as new
-            added.append(event.dedupe_key in inserted)
-            inserted.discard(event.dedupe_key)
+        for key, _ in callbacks:  # two deliveries in one batch: only the first counts as new
+            added.append(key in inserted)
+            inserted.discard(key)
         return added
 
 
