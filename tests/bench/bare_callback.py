@@ -17,7 +17,8 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from bot.wecom.callback import MAX_BODY_BYTES, CallbackCrypto, CallbackRefused
+from bot.api.callback import _read_capped  # the real endpoint's body reading, so both read alike
+from bot.wecom.callback import CallbackCrypto, CallbackRefused
 from tests.factories import AES_KEY, CORP_ID, TOKEN
 
 REPLAY_WINDOW = 600  # the default of DRAFTBOT_REPLAY_WINDOW_SECONDS
@@ -44,17 +45,3 @@ async def receive(request: Request) -> Response:
     except CallbackRefused as refused:
         return PlainTextResponse(refused.reason + "\n", status_code=refused.status)
     return Response(status_code=200)
-
-
-async def _read_capped(request: Request) -> bytes:
-    """A copy of bot.api.callback._read_capped, so both endpoints read the body the same way."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise CallbackRefused(413, f"body over {MAX_BODY_BYTES} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise CallbackRefused(413, f"body over {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -325,77 +325,14 @@ def run_load(target: str, phase: str, pid: int, port: int, batch: Batch, args: a
 # ---------------------------------------------------------------------------------------------- servers
 
 
-class BareProcess:
+def bare_process(log_path: Path) -> ServerProcess:
     """tests/bench/bare_callback.py under uvicorn, with the options `draftbot serve` passes to uvicorn.run."""
-
-    def __init__(self, log_path: Path) -> None:
-        self.port = free_port()
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def start(self, timeout: float = 30.0) -> "BareProcess":
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DRAFTBOT_")}
-        self._log = open(self.log_path, "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "tests.bench.bare_callback:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log", "--log-level", "info"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"bare endpoint exited with {self.process.returncode}:\n{self.log_path.read_text()}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"bare endpoint did not start:\n{self.log_path.read_text()}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
+    return ServerProcess({}, log_path, args=("-m", "uvicorn", "tests.bench.bare_callback:app", "--no-access-log", "--log-level", "info"))
 
 
-class VariantServerProcess(ServerProcess):
+def variant_server_process(env: dict[str, str], log_path: Path, patches: str) -> ServerProcess:
     """The real app started by tests/bench/variant_server.py with BENCH_PATCHES applied (experiments only)."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, patches: str) -> None:
-        super().__init__({**env, "BENCH_PATCHES": patches}, log_path)
-
-    def start(self, timeout: float = 60.0) -> "VariantServerProcess":
-        self._log = open(self.log_path, "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve().parent / "variant_server.py"), "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"variant server exited with {self.process.returncode}:\n{self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"variant server did not start in {timeout} s:\n{self.log_path.read_text()}")
+    return ServerProcess({**env, "BENCH_PATCHES": patches}, log_path, args=(str(Path(__file__).resolve().parent / "variant_server.py"),))
 
 
 def pending_jobs(engine) -> int:  # noqa: ANN001
@@ -524,8 +461,8 @@ def main() -> int:
         pass
 
     factory = CallbackFactory()
-    real = VariantServerProcess(env, workdir / "real.log", variant) if variant else ServerProcess(env, workdir / "real.log")
-    bare = BareProcess(workdir / "bare.log")
+    real = variant_server_process(env, workdir / "real.log", variant) if variant else ServerProcess(env, workdir / "real.log")
+    bare = bare_process(workdir / "bare.log")
     engine = None
     runs: list[RunResult] = []
     real_acked: set[str] = set()
@@ -534,7 +471,7 @@ def main() -> int:
         real.start()
         bare.start()
         engine = create_engine(database_url)
-        servers = {"bare": (bare.pid, bare.port), "real": (real.process.pid, real.port)}
+        servers = {"bare": (bare.process.pid, bare.port), "real": (real.process.pid, real.port)}
 
         def one(target: str, phase: str, seconds: float, pool: int) -> RunResult:
             nonlocal real_sent

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.callback_bench import (  # noqa: E402
-    AES_KEY, CORP_ID, DATA, RESULTS, TOKEN, BareProcess, CallbackFactory, ServerProcess, create_engine, run_load, wait_drained,
+    AES_KEY, CORP_ID, DATA, RESULTS, TOKEN, CallbackFactory, ServerProcess, bare_process, create_engine, run_load, wait_drained,
 )
 
 def main() -> int:
@@ -61,7 +61,7 @@ def main() -> int:
     except ImportError:
         pass
     factory = CallbackFactory()
-    server = ServerProcess(env, workdir / "real.log") if args.target == "real" else BareProcess(workdir / "bare.log")
+    server = ServerProcess(env, workdir / "real.log") if args.target == "real" else bare_process(workdir / "bare.log")
     suffix = ("-idle" if args.idle else "") + ("-gil" if args.gil else "")
     out = workdir / f"profile-{args.target}{suffix}.raw.txt"
     summary_path = RESULTS / f"profile-{args.target}{suffix}.txt"

@@ -22,9 +22,14 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """`python -m bot serve` in a child process with the given DRAFTBOT_* environment."""
+    """`python -m bot serve` (or another HTTP server given as `args`) in a child process with the given environment.
 
-    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None) -> None:
+    `--host 127.0.0.1 --port N` are appended to `args`; the server must answer GET /healthz.
+    """
+
+    def __init__(self, env: dict[str, str], log_path: Path, port: int | None = None,
+                 args: tuple[str, ...] = ("-m", "bot", "serve")) -> None:
+        self.args = args
         self.port = port or free_port()
         self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("DRAFTBOT_")}, **env}
         self.log_path = log_path
@@ -38,13 +43,13 @@ class ServerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self._log = log
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, *self.args, "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"draftbot exited with {self.process.returncode}:\n{self.log_path.read_text()}")
+                raise RuntimeError(f"{self.args} exited with {self.process.returncode}:\n{self.log_path.read_text()}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
@@ -52,7 +57,7 @@ class ServerProcess:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"draftbot did not start in {timeout} s:\n{self.log_path.read_text()}")
+        raise RuntimeError(f"{self.args} did not start in {timeout} s:\n{self.log_path.read_text()}")
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop gracefully (SIGTERM), or kill -9 to simulate a crash."""
