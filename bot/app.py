@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from bot.api import callback, customers, demo, drafts, ops
-from bot.api import sidebar
+from bot.api import admin, sidebar
 from bot.config import Settings, get_settings
 from bot.runtime import Clock, Runtime, system_clock
 
@@ -40,6 +40,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(customers.router)
     app.include_router(ops.router)
     app.include_router(sidebar.router)
+    admin.install(app)
+    app.mount("/admin/static", StaticFiles(directory=STATIC), name="admin-static")
     if settings.demo:
         app.include_router(demo.router)
         app.mount("/static", StaticFiles(directory=STATIC), name="static")

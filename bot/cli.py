@@ -1,4 +1,4 @@
-"""The draftbot command: serve, check, draft, token, db. Thin over the same parts the app uses."""
+"""The draftbot command: serve, check, eval, draft, token, account, db, config. Thin over the same parts the app uses."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ app = typer.Typer(help="draftbot: persona-consistent reply drafts for WeCom, sen
 token_app = typer.Typer(help="Bearer tokens for the staff API.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+account_app = typer.Typer(help="Console sign-ins (/admin): a userid, a role and a password.", no_args_is_help=True)
+app.add_typer(account_app, name="account")
 app.add_typer(db_app, name="db")
 config_app = typer.Typer(help="Configuration versions: intents and persona styles published in the database.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -268,6 +270,60 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="the id shown by `
             _fail(DraftbotError(f"no live token with id {token_id}"))
         session.commit()
     out.print(f"token {token_id} revoked", highlight=False)
+
+
+@account_app.command("create")
+def account_create(
+    user: Annotated[str, typer.Option(help="the person's WeCom userid")],
+    role: Annotated[str, typer.Option(help="admin (may open the console) or staff")] = "admin",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from the first line of stdin")] = False,
+) -> None:
+    """Create a console account, or set a new role and password for an existing one (ends its sessions)."""
+    import sys
+
+    from bot.db.accounts import save_account
+    from bot.runtime import system_clock
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    _, sessions = _database()
+    with sessions() as session:
+        try:
+            created = save_account(session, user_id=user, role=role, password=password, now=system_clock())
+        except ValueError as exc:
+            _fail(DraftbotError(str(exc)))
+        session.commit()
+    out.print(f"account {user.strip()} ({role}) {'created' if created else 'updated'}", highlight=False)
+
+
+@account_app.command("list")
+def account_list() -> None:
+    """List console accounts."""
+    from bot.db.accounts import list_accounts
+
+    _, sessions = _database()
+    table = Table("user", "role", "created", "disabled")
+    with sessions() as session:
+        for row in list_accounts(session):
+            table.add_row(row.user_id, row.role, f"{row.created_at:%Y-%m-%d %H:%M}",
+                          f"{row.disabled_at:%Y-%m-%d %H:%M}" if row.disabled_at else "-")
+    out.print(table)
+
+
+@account_app.command("disable")
+def account_disable(user: Annotated[str, typer.Argument(help="the userid")]) -> None:
+    """Disable an account and sign it out everywhere."""
+    from bot.db.accounts import disable_account
+    from bot.runtime import system_clock
+
+    _, sessions = _database()
+    with sessions() as session:
+        if not disable_account(session, user, now=system_clock()):
+            _fail(DraftbotError(f"no live account {user!r}"))
+        session.commit()
+    out.print(f"account {user} disabled", highlight=False)
 
 
 def _author(author: str | None) -> str:

@@ -1,4 +1,5 @@
-"""Tables: jobs (durable work queue), messages, drafts, kf cursors and API tokens."""
+"""Tables: jobs (durable work queue), messages, drafts, kf cursors, API tokens, console accounts and
+sessions, configuration versions and the draft configuration."""
 
 from __future__ import annotations
 
@@ -127,6 +128,8 @@ class Draft(Base):
     send_attempts: Mapped[int] = mapped_column(Integer, default=0)
     send_errcode: Mapped[int | None] = mapped_column(Integer, nullable=True)
     send_errmsg: Mapped[str | None] = mapped_column(Text, nullable=True)
+    corrected_intent: Mapped[str | None] = mapped_column(String(64), nullable=True)  # set by staff: the right intent
+    corrected_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -231,3 +234,40 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(32))  # publish | import | rollback | initial
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Account(Base):
+    """A console sign-in: a WeCom userid with a role and a password hash (scrypt); made with the CLI."""
+
+    __tablename__ = "accounts"
+
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ConsoleSession(Base):
+    """A signed-in console session: the cookie holds a random token, the table its SHA-256."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConfigDraft(Base):
+    """The single row (id 1) holding the configuration admins are editing, before it is published."""
+
+    __tablename__ = "config_draft"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    base_version: Mapped[int] = mapped_column(Integer)  # the version the draft started from
+    files: Mapped[dict] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    evaluation: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the last evaluation, with the digest it was for

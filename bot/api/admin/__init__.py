@@ -1,0 +1,13 @@
+"""The admin console (/admin): server-rendered pages where admins tune intents and persona styles."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bot.api.admin import auth, insights, intents, personas, versions
+
+
+def install(app: FastAPI) -> None:
+    auth.install_handlers(app)
+    for module in (auth, insights, intents, personas, versions):
+        app.include_router(module.router)

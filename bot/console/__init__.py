@@ -1,0 +1,1 @@
+"""Application services behind the admin console: the draft configuration, editing, insights."""

@@ -1,0 +1,130 @@
+"""Console accounts and sessions.
+
+An account is made with `draftbot account create`; its password is stored as an scrypt hash.
+Signing in creates a server-side session: the browser's cookie holds a random token, the table
+only its SHA-256, the user and a CSRF token, so signing out or disabling an account ends it at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.db.models import Account, ConsoleSession
+from bot.drafts.lifecycle import ROLES
+
+MIN_PASSWORD = 8
+SESSION_LIFETIME = timedelta(hours=12)
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+@dataclass(frozen=True)
+class ConsoleUser:
+    """Who is signed in to the console, with the CSRF token their forms must carry."""
+
+    user_id: str
+    role: str
+    csrf: str
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def password_matches(password: str, stored: str) -> bool:
+    try:
+        scheme, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), **_SCRYPT)
+    except (ValueError, TypeError):
+        return False
+    return scheme == "scrypt" and hmac.compare_digest(actual, expected)
+
+
+_DUMMY = hash_password(secrets.token_urlsafe(16))  # unknown users cost as much time as known ones
+
+
+def save_account(session: Session, *, user_id: str, role: str, password: str, now: datetime) -> bool:
+    """Create the account or replace its role and password; True when it was new. Ends its sessions."""
+    user_id = user_id.strip()
+    if not user_id:
+        raise ValueError("user id is empty")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
+    account = session.get(Account, user_id)
+    created = account is None
+    if created:
+        account = Account(user_id=user_id, created_at=now)
+        session.add(account)
+    account.role = role
+    account.password_hash = hash_password(password)
+    account.disabled_at = None
+    session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user_id))
+    session.flush()
+    return created
+
+
+def disable_account(session: Session, user_id: str, *, now: datetime) -> bool:
+    """Disable an account and end its sessions; False when there is no such live account."""
+    account = session.get(Account, user_id)
+    if account is None or account.disabled_at is not None:
+        return False
+    account.disabled_at = now
+    session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user_id))
+    return True
+
+
+def list_accounts(session: Session) -> list[Account]:
+    return list(session.scalars(select(Account).order_by(Account.user_id)))
+
+
+def verify(session: Session, user_id: str, password: str) -> Account | None:
+    """The live account these credentials belong to, or None (same work whether the user exists or not)."""
+    account = session.get(Account, user_id.strip())
+    if account is None or account.disabled_at is not None:
+        password_matches(password, _DUMMY)
+        return None
+    return account if password_matches(password, account.password_hash) else None
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, account: Account, *, now: datetime) -> str:
+    """A new session for the account; returns the cookie value (shown only now)."""
+    session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
+    token = secrets.token_urlsafe(32)
+    session.add(ConsoleSession(token_hash=_hash(token), user_id=account.user_id, csrf=secrets.token_urlsafe(24),
+                               created_at=now, expires_at=now + SESSION_LIFETIME))
+    session.flush()
+    return token
+
+
+def session_user(session: Session, token: str | None, *, now: datetime) -> ConsoleUser | None:
+    """The signed-in user of a cookie value, or None when it is unknown, expired or its account disabled."""
+    if not token:
+        return None
+    row = session.get(ConsoleSession, _hash(token))
+    if row is None or row.expires_at <= now:
+        return None
+    account = session.get(Account, row.user_id)
+    if account is None or account.disabled_at is not None:
+        return None
+    return ConsoleUser(account.user_id, account.role, row.csrf)
+
+
+def end_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _hash(token)))
