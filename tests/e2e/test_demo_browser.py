@@ -1,47 +1,22 @@
-"""The demo page in a real headless Chromium against a real draftbot process.
-
-Needs Debian's Chromium at /usr/bin/chromium (`apt-get install chromium`); Playwright's own browser
-download is not used. Screenshots go to tests/screenshots/ (git-ignored).
-"""
+"""The demo page in a real headless Chromium against a real draftbot process."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
+import httpx2 as httpx  # the test extra installs httpx2 (pyproject), which starlette 1.x uses too
 import pytest
 
 from tests.conftest import DATA
+from tests.e2e.browser import LAPTOP, PHONE, SCREENSHOTS, TIMEOUT_MS, chromium, need_chromium, no_horizontal_scroll, watch
 from tests.e2e.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-TIMEOUT_MS = 10_000
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} is missing: the browser tests need Debian's Chromium (apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    _need_chromium()
+    need_chromium()
     tmp = tmp_path_factory.mktemp("demo-browser")
     env = {
         "DRAFTBOT_DATABASE_URL": f"sqlite:///{tmp}/draftbot.db",
@@ -56,13 +31,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def browser(server: ServerProcess) -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -74,19 +44,10 @@ def page(browser, server: ServerProcess):  # noqa: ANN001, ANN201
     context = browser.new_context(viewport=LAPTOP, locale="zh-CN", timezone_id="Asia/Shanghai")
     page = context.new_page()
     problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if bad_console(msg) else None)
-    page.on("response", lambda r: problems.append(f"HTTP {r.status} {r.url}") if bad_response(r) else None)
-    # The page must work offline: nothing but our own server may be asked for anything.
-    page.on("request", lambda req: None if req.url.startswith(server.url) else problems.append(f"external request {req.url}"))
+    watch(page, server.url, problems, bad_response)  # offline: nothing but our own server may be asked for anything
     yield page
     context.close()
     assert problems == []
-
-
-def bad_console(msg) -> bool:  # noqa: ANN001
-    """Console errors fail the test; failed requests are checked by bad_response, which knows the URL."""
-    return msg.type == "error" and not msg.text.startswith("Failed to load resource")
 
 
 def bad_response(response) -> bool:  # noqa: ANN001
@@ -111,10 +72,6 @@ def set_hidden(page, hidden: bool) -> None:  # noqa: ANN001
         " document.dispatchEvent(new Event('visibilitychange')); }",
         hidden,
     )
-
-
-def no_horizontal_scroll(page) -> bool:  # noqa: ANN001
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_customer_asks_staff_edits_and_sends_then_rejects(page, server: ServerProcess) -> None:  # noqa: ANN001

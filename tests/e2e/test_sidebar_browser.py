@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import httpx
+import httpx2 as httpx  # the test extra installs httpx2 (pyproject), which starlette 1.x uses too
 import pytest
 
 from bot.db.models import Draft
@@ -27,7 +27,7 @@ from bot.db.session import make_engine, make_sessions
 from bot.db.tokens import create_token
 from tests.conftest import DATA
 from tests.e2e.server import ServerProcess
-from tests.e2e.test_demo_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, SCREENSHOTS, TIMEOUT_MS, _need_chromium, bad_console
+from tests.e2e.browser import PHONE, SCREENSHOTS, TIMEOUT_MS, chromium, need_chromium, watch
 from tests.factories import CORP_ID
 from tests.fake_wecom import FakeWeCom
 from tests.test_sidebar_api import AGENT_TICKET, agent_ticket_endpoint
@@ -68,7 +68,7 @@ STAND_IN_WX = """
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeWeCom]:
-    _need_chromium()
+    need_chromium()
     with FakeWeCom() as server, agent_ticket_endpoint():
         yield server
 
@@ -124,13 +124,8 @@ def admin(env: dict[str, str], server: ServerProcess) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def browser(server: ServerProcess) -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 class Sidebar:
@@ -149,10 +144,7 @@ class Sidebar:
         if sdk:
             context.add_init_script(STAND_IN_WX % {"customer": json.dumps(customer)})
         page = context.new_page()
-        page.on("pageerror", lambda exc: self.problems.append(f"script error: {exc}"))
-        page.on("console", lambda msg: self.problems.append(f"console {msg.type}: {msg.text}") if bad_console(msg) else None)
-        page.on("response", lambda r: self.problems.append(f"HTTP {r.status} {r.url}") if self._bad(r) else None)
-        page.on("request", lambda req: None if req.url.startswith(self.server.url) else self.problems.append(f"external request {req.url}"))
+        watch(page, self.server.url, self.problems, self._bad)
         page.goto(self._wecom_oauth(context, user if good_code else None))
         return page
 
