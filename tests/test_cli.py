@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.config import get_settings
+from bot.db.models import Account
 from tests.conftest import DATA
 
 
@@ -36,6 +38,38 @@ def test_token_create_prints_the_token_on_its_last_line_then_list_and_revoke(env
     again = runner.invoke(app, ["token", "revoke", "1"])
     assert again.exit_code == 2
     assert "no live token with id 1" in again.output
+
+
+def test_account_create_from_stdin_or_prompt_then_list_update_and_disable(env: Path) -> None:
+    from bot.db.accounts import verify
+    from bot.runtime import open_database
+
+    created = runner.invoke(app, ["account", "create", "--user", "lin", "--password-stdin"], input="correct horse\n")
+    assert created.exit_code == 0, created.output
+    assert "account lin (admin) created" in created.output
+    prompted = runner.invoke(app, ["account", "create", "--user", "wang", "--role", "staff"], input="staff pass 1\nstaff pass 1\n")
+    assert prompted.exit_code == 0, prompted.output
+    listed = runner.invoke(app, ["account", "list"])
+    assert "lin" in listed.output and "wang" in listed.output and "staff" in listed.output
+    assert "correct horse" not in listed.output
+    updated = runner.invoke(app, ["account", "create", "--user", "lin", "--password-stdin"], input="new password\n")
+    assert "account lin (admin) updated" in updated.output
+    _, sessions = open_database(get_settings())
+    with sessions() as session:
+        assert verify(session, "lin", "new password") is not None
+        assert verify(session, "lin", "correct horse") is None
+        stored = session.get(Account, "lin").password_hash
+        assert stored.startswith("scrypt$") and "new password" not in stored
+    assert runner.invoke(app, ["account", "disable", "lin"]).exit_code == 0
+    again = runner.invoke(app, ["account", "disable", "lin"])
+    assert again.exit_code == 2 and "no live account 'lin'" in again.output
+
+
+def test_account_create_refuses_a_short_password_or_unknown_role(env: Path) -> None:
+    short = runner.invoke(app, ["account", "create", "--user", "lin", "--password-stdin"], input="short\n")
+    assert short.exit_code == 2 and "at least 8 characters" in short.output
+    role = runner.invoke(app, ["account", "create", "--user", "lin", "--role", "boss", "--password-stdin"], input="long enough\n")
+    assert role.exit_code == 2 and "role must be one of staff, admin" in role.output
 
 
 def test_token_create_refuses_an_unknown_role(env: Path) -> None:
