@@ -25,15 +25,20 @@ class Intent:
     marketing: bool
     examples: tuple[str, ...]
     path: str = ""
+    enabled: bool = True  # a disabled intent keeps its file but is not trained, linted or given templates
 
 
 def load_intents(directory: Path) -> list[Intent]:
-    """Load every intents/*.yml file, sorted by id; raise DataFileError on the first problem."""
+    """Load every intents/*.yml file, sorted by id; raise DataFileError on the first problem.
+
+    Every file is checked, but only enabled intents are returned: a disabled one (`enabled: false`)
+    is neither trained, evaluated nor linted, and its examples may repeat those of other intents.
+    """
     if not directory.is_dir():
         raise DataFileError(directory, None, "intents folder not found")
-    intents = [load_intent(path) for path in sorted(directory.glob("*.yml"))]
+    intents = [intent for path in sorted(directory.glob("*.yml")) if (intent := load_intent(path)).enabled]
     if len(intents) < 2:
-        raise DataFileError(directory, None, "need at least two intents to classify")
+        raise DataFileError(directory, None, "need at least two enabled intents to classify")
     check_duplicates(directory, intents)
     return intents
 
@@ -48,7 +53,7 @@ def load_intent(path: Path) -> Intent:
         raise DataFileError(path, where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(data, dict):
         raise DataFileError(path, None, "expected a mapping with intent, description, marketing, examples")
-    unknown = set(data) - {"intent", "description", "marketing", "examples"}
+    unknown = set(data) - {"intent", "description", "marketing", "enabled", "examples"}
     if unknown:
         raise DataFileError(path, ", ".join(sorted(unknown)), "unknown key")
     intent_id = data.get("intent")
@@ -62,6 +67,9 @@ def load_intent(path: Path) -> Intent:
     marketing = data.get("marketing", False)
     if not isinstance(marketing, bool):
         raise DataFileError(path, "marketing", "must be true or false")
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise DataFileError(path, "enabled", "must be true or false")
     examples = data.get("examples")
     if not isinstance(examples, list):
         raise DataFileError(path, "examples", "must be a list of texts")
@@ -70,9 +78,9 @@ def load_intent(path: Path) -> Intent:
         if not isinstance(example, (str, int, float)) or not str(example).strip():
             raise DataFileError(path, f"examples[{index}]", "must be a non-empty text")
         cleaned.append(str(example).strip())
-    if len(cleaned) < MIN_EXAMPLES:
+    if enabled and len(cleaned) < MIN_EXAMPLES:
         raise DataFileError(path, "examples", f"needs at least {MIN_EXAMPLES} examples, has {len(cleaned)}")
-    return Intent(intent_id, description.strip(), marketing, tuple(cleaned), str(path))
+    return Intent(intent_id, description.strip(), marketing, tuple(cleaned), str(path), enabled)
 
 
 def check_duplicates(directory: Path, intents: list[Intent]) -> None:

@@ -43,6 +43,7 @@ class Problem:
 
 def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent]) -> list[Problem]:
     """Check the intents, then render every intent (and fallback) for every persona and variation."""
+    intents = [i for i in intents if i.enabled]  # a disabled intent is not classified, so it needs no templates
     problems = lint_intents(intents)
     for name in book.names():
         persona = book[name]

@@ -1,0 +1,200 @@
+"""The learning inbox: customer messages worth teaching the classifier, found in the drafts.
+
+Three kinds: messages that fell to `fallback`, drafts whose text staff changed a lot before
+approving (normalised edit distance at least HEAVY_EDIT), and drafts whose intent staff corrected.
+A message already an example of some intent in the draft configuration is not shown: adding it is
+the one click that clears an item. The same message seen several times is shown once, newest first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import PurePosixPath
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.config_store import ConfigFiles
+from bot.console.intent_editing import read_intents, split_examples
+from bot.db.models import Draft
+from bot.drafts.lifecycle import Status
+from bot.nlu.intents import FALLBACK
+from bot.nlu.normalise import normalise
+
+HEAVY_EDIT = 0.4  # share of characters staff changed, from which an edit counts as heavy
+SHOWN = 50  # items per section
+SCANNED = 500  # newest drafts looked at per section
+DISTANCE_CHARS = 1000  # longer texts are compared on their first characters (the distance is quadratic)
+_BEST_GUESS = re.compile(r"best guess (\S+) at ([0-9.]+)")
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest characters inserted, deleted or replaced to turn a into b.
+
+    >>> edit_distance("快递到哪了", "快递到了吗")
+    2
+    """
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    a, b = a[start:], b[start:]
+    while a and b and a[-1] == b[-1]:
+        a, b = a[:-1], b[:-1]
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i]
+        for j, char_b in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def edit_ratio(a: str, b: str) -> float:
+    """The edit distance as a share of the longer text: 0 for the same text, 1 for a complete rewrite."""
+    a, b = a[:DISTANCE_CHARS], b[:DISTANCE_CHARS]
+    longest = max(len(a), len(b))
+    return edit_distance(a, b) / longest if longest else 0.0
+
+
+@dataclass(frozen=True)
+class IntentCatalog:
+    """The intents of the draft configuration: the enabled ones to offer, and every example (normalised)."""
+
+    descriptions: dict[str, str]  # enabled intent -> description
+    examples: dict[str, str]  # normalised example -> intent (disabled intents included)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.descriptions)
+
+    def known(self, text: str) -> bool:
+        """True when every line of the message is already an example (the add route adds one example per line)."""
+        lines = split_examples(text)
+        return bool(lines) and all(normalise(line) in self.examples for line in lines)
+
+
+def catalog_of(files: ConfigFiles) -> IntentCatalog:
+    """The intents of a configuration as the intent pages read them."""
+    docs = read_intents(files).docs.values()
+    return IntentCatalog(
+        descriptions={doc.intent: doc.description for doc in docs if doc.enabled},
+        examples={normalise(example): doc.intent for doc in docs for example in doc.examples},
+    )
+
+
+@dataclass(frozen=True)
+class Item:
+    """One message to learn from, with what the inbox offers for it."""
+
+    draft_id: int
+    created_at: datetime
+    message_text: str
+    intent: str | None
+    confidence: float | None
+    persona: str
+    suggestions: list[tuple[str, float | None]]  # intents worth offering, best first, with the classifier's confidence
+    suggested: str | None  # the intent preselected in the form
+    template: tuple[str, str] | None  # (persona, intent) of the template the draft came from
+    original_text: str = ""
+    final_text: str | None = None
+    ratio: float | None = None
+    corrected_intent: str | None = None
+    corrected_by: str | None = None
+    times: int = 1  # drafts in the section with the same message
+
+
+@dataclass(frozen=True)
+class Inbox:
+    fallback: list[Item]
+    edited: list[Item]
+    corrected: list[Item]
+    catalog: IntentCatalog
+    threshold: float = HEAVY_EDIT
+
+
+def inbox(session: Session, files: ConfigFiles) -> Inbox:
+    """The three sections of the learning inbox for the draft configuration `files`."""
+    catalog = catalog_of(files)
+    fallback = session.scalars(
+        select(Draft).where(Draft.intent == FALLBACK, Draft.corrected_intent.is_(None), Draft.status != Status.SUPERSEDED)
+        .order_by(Draft.id.desc()).limit(SCANNED)
+    )
+    edited = [
+        (draft, edit_ratio(draft.original_text, draft.final_text or ""))
+        for draft in session.scalars(
+            select(Draft).where(
+                Draft.approved_by.is_not(None), Draft.status != Status.REJECTED, Draft.final_text.is_not(None),
+                Draft.original_text != "", Draft.final_text != Draft.original_text,
+            ).order_by(Draft.id.desc()).limit(SCANNED)
+        )
+    ]
+    corrected = session.scalars(
+        select(Draft).where(
+            Draft.corrected_intent.is_not(None), or_(Draft.intent.is_(None), Draft.corrected_intent != Draft.intent)
+        ).order_by(Draft.id.desc()).limit(SCANNED)
+    )
+    return Inbox(
+        fallback=_section(((d, None) for d in fallback), catalog),
+        edited=_section(((d, r) for d, r in edited if r >= HEAVY_EDIT), catalog),
+        corrected=_section(((d, None) for d in corrected), catalog),
+        catalog=catalog,
+    )
+
+
+def _section(drafts, catalog: IntentCatalog) -> list[Item]:  # noqa: ANN001 (pairs of a draft and its edit ratio)
+    """Items for drafts given newest first: known examples left out, repeated messages merged."""
+    items: dict[str, Item] = {}
+    for draft, edit in drafts:
+        text = draft.message_text.strip()
+        key = normalise(text)
+        if not key or catalog.known(text):
+            continue
+        if key in items:
+            items[key] = replace(items[key], times=items[key].times + 1)
+            continue
+        if len(items) < SHOWN:
+            items[key] = _item(draft, edit, catalog)
+    return list(items.values())
+
+
+def _item(draft: Draft, edit: float | None, catalog: IntentCatalog) -> Item:
+    suggestions = [(name, p) for name, p in _guesses(draft) if name in catalog.descriptions]
+    choices = [draft.corrected_intent, *(name for name, _ in suggestions)]
+    return Item(
+        draft_id=draft.id, created_at=draft.created_at, message_text=draft.message_text.strip(), intent=draft.intent,
+        confidence=draft.confidence, persona=draft.persona, suggestions=suggestions,
+        suggested=next((name for name in choices if name in catalog.descriptions), None),
+        template=template_of(draft), original_text=draft.original_text, final_text=draft.final_text, ratio=edit,
+        corrected_intent=draft.corrected_intent, corrected_by=draft.corrected_by,
+    )
+
+
+def _guesses(draft: Draft) -> list[tuple[str, float | None]]:
+    """The classifier's candidates: its intent (or, for fallback, its best guess), then the runners-up."""
+    found: list[tuple[str, float | None]] = []
+    if draft.intent and draft.intent != FALLBACK:
+        found.append((draft.intent, draft.confidence))
+    for flag in draft.flags or []:
+        match = _BEST_GUESS.search(str(flag.get("reason", ""))) if isinstance(flag, dict) else None
+        if match:
+            found.append((match.group(1), float(match.group(2).rstrip("."))))
+    for pair in draft.runners_up or []:
+        if isinstance(pair, (list, tuple)) and len(pair) == 2:
+            found.append((str(pair[0]), float(pair[1])))
+    unique: dict[str, float | None] = {}
+    for name, p in found:
+        unique.setdefault(name, p)
+    return list(unique.items())
+
+
+def template_of(draft: Draft) -> tuple[str, str] | None:
+    """(persona, intent) of the template the draft was rendered from ("lucky/templates/x.j2"), else the draft's own."""
+    if draft.template:
+        parts = PurePosixPath(draft.template).parts
+        if len(parts) == 3 and parts[1] == "templates" and parts[2].endswith(".j2"):
+            return parts[0], parts[2][: -len(".j2")]
+    return (draft.persona, draft.intent) if draft.intent else None
