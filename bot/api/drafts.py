@@ -7,10 +7,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.api.deps import CurrentUser, RuntimeDep, SessionDep
-from bot.api.schemas import ApproveIn, DraftOut, MessageAccepted, MessageIn, RejectIn
+from bot.api.schemas import ApproveIn, DraftOut, IntentCorrectionIn, MessageAccepted, MessageIn, RejectIn
 from bot.db.models import Draft, Message
 from bot.db.tokens import User
-from bot.drafts.lifecycle import OPEN, Status, may_see
+from bot.drafts.lifecycle import OPEN, Status, check_may_decide, may_see
 from bot.errors import NotAllowed, TransitionError
 from bot.intake import store_inbound
 from bot.outbox import approve, reject
@@ -92,6 +92,24 @@ def reject_draft(draft_id: int, session: SessionDep, user: CurrentUser, runtime:
     session.commit()
     if changed:
         runtime.metrics.decisions.labels("rejected").inc()
+    return DraftOut.of(draft)
+
+
+@router.post("/drafts/{draft_id}/intent", response_model=DraftOut)
+def correct_intent(draft_id: int, body: IntentCorrectionIn, session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> DraftOut:
+    """Record the intent the message really has; the console's learning inbox offers it as a new example."""
+    draft = _load(session, draft_id, user)
+    try:
+        check_may_decide(draft, user=user.user_id, role=user.role)
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
+    known = runtime.pipeline.intents
+    if body.intent not in known:
+        raise HTTPException(422, f"unknown intent {body.intent!r}; known intents: {', '.join(sorted(known))}")
+    draft.corrected_intent = body.intent
+    draft.corrected_by = user.user_id
+    draft.updated_at = runtime.clock()
+    session.commit()
     return DraftOut.of(draft)
 
 

@@ -44,6 +44,8 @@ class DraftOut(BaseModel):
     sent_at: datetime | None
     send_errcode: int | None
     send_errmsg: str | None
+    corrected_intent: str | None = None
+    corrected_by: str | None = None
     created_at: datetime
 
     @classmethod
@@ -62,6 +64,12 @@ class ApproveIn(BaseModel):
         if value is not None and not value.strip():
             raise ValueError("edited text is empty: leave it out to send the draft as it is")
         return value
+
+
+class IntentCorrectionIn(BaseModel):
+    """The intent the customer's message really has, as a staff member judges it."""
+
+    intent: str = Field(min_length=1, max_length=64, description="an intent name, e.g. refund_return")
 
 
 class RejectIn(BaseModel):
