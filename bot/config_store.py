@@ -35,7 +35,8 @@ PERSONAS = "persona_styles"
 ROOTS = (INTENTS, PERSONAS)
 STATE_ID = 1
 EVALUATION_FOLDS = 5
-WORSE_BY = 0.005  # refuse a draft whose accuracy is lower by more than half a point
+EVALUATION_FORMAT = 2  # older evaluations lack the figures the console needs and used reshuffled folds
+WORSE_BY = 0.005  # refuse a draft whose held-out accuracy on the shared intents is lower by more than half a point
 SYSTEM_AUTHOR = "system"
 
 
@@ -163,6 +164,47 @@ class Materialised:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """A draft's held-out figures against the active version's, over the intents both have.
+
+    Only test items whose true intent exists in both versions count, so adding an intent (its own
+    items, hard or easy) neither helps nor hurts; its items taken for an existing intent do not
+    count either, but existing items now taken for the new intent do: customers who asked
+    something the service already knew get a different answer.
+    """
+
+    shared: tuple[str, ...]
+    accuracy: float | None  # the draft's accuracy on items of the shared intents
+    active_accuracy: float | None
+
+    @property
+    def drop(self) -> float:
+        if self.accuracy is None or self.active_accuracy is None:
+            return 0.0
+        return round(self.active_accuracy - self.accuracy, 4)
+
+    @property
+    def worse(self) -> bool:
+        return self.drop > WORSE_BY
+
+
+def shared_accuracy(evaluation: dict, intents: set[str] | frozenset[str]) -> float | None:
+    """Held-out accuracy on the items whose true intent is one of `intents` (None without such items)."""
+    scores = [s for name, s in evaluation.get("scores", {}).items() if name in intents]
+    support = sum(s["support"] for s in scores)
+    return round(sum(s["correct"] for s in scores) / support, 4) if support else None
+
+
+def compare(evaluation: dict, active_evaluation: dict | None) -> Comparison:
+    """Compare two evaluations (format 2) on the intents both have; no figures without a baseline."""
+    if not active_evaluation:
+        return Comparison(shared=(), accuracy=None, active_accuracy=None)
+    shared = frozenset(evaluation.get("scores", {})) & frozenset(active_evaluation.get("scores", {}))
+    return Comparison(shared=tuple(sorted(shared)), accuracy=shared_accuracy(evaluation, shared),
+                      active_accuracy=shared_accuracy(active_evaluation, shared))
+
+
+@dataclass(frozen=True)
 class PublishResult:
     number: int
     accuracy: float
@@ -188,8 +230,12 @@ def versions(session: Session) -> list[ConfigVersion]:
     return list(session.scalars(select(ConfigVersion).order_by(ConfigVersion.number)))
 
 
-def audit_entries(session: Session, limit: int = 100) -> list[AuditLog]:
-    return list(session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)))
+def audit_entries(session: Session, limit: int = 100, *, action: str | None = None) -> list[AuditLog]:
+    """The newest audit rows first, optionally only those of one action (publish, rollback, edit...)."""
+    query = select(AuditLog)
+    if action is not None:
+        query = query.where(AuditLog.action == action)
+    return list(session.scalars(query.order_by(AuditLog.id.desc()).limit(limit)))
 
 
 def files_of(version: ConfigVersion) -> ConfigFiles:
@@ -240,46 +286,46 @@ def publish(
     *,
     settings: Settings | None = None,
     action: str = "publish",
+    evaluation: dict | None = None,
 ) -> PublishResult:
     """Check, store as the next version, activate, audit (commits). Raises ConfigRefused.
 
-    Load or lint errors always refuse. An accuracy lower than the active version's by more than
-    half a point refuses unless `force` (the override is recorded in the audit log).
+    Load or lint errors always refuse. A held-out accuracy on the intents both versions share lower
+    than the active version's by more than half a point refuses unless `force` (the override is
+    recorded in the audit log). `evaluation`: figures of exactly these files computed before (the
+    console remembers them), so the cross-validation is not run again.
     """
     settings = settings or Settings()
     author = author.strip()
     if not author:
         raise ConfigRefused(["an author is required"])
-    warnings, evaluation = check(files, settings)
+    warnings, evaluation = check(files, settings, evaluation=evaluation)
     current = active(session)
-    active_evaluation = None
-    if current is not None:
-        active_evaluation = current.evaluation
-        if not active_evaluation or "accuracy" not in active_evaluation:
-            try:
-                active_evaluation = evaluate(files_of(current), settings)
-                current.evaluation = active_evaluation  # cached: the files of a version never change
-                session.commit()
-            except ConfigRefused:
-                active_evaluation = None  # an unloadable active version cannot veto its replacement
-    figures = {"accuracy": evaluation["accuracy"], "active_accuracy": active_evaluation["accuracy"] if active_evaluation else None,
-               "active_version": current.number if current else None}
-    if active_evaluation and evaluation["accuracy"] < active_evaluation["accuracy"] - WORSE_BY and not force:
+    active_evaluation = version_evaluation(session, current, settings) if current is not None else None
+    comparison = compare(evaluation, active_evaluation)
+    figures = {
+        "accuracy": evaluation["accuracy"], "active_accuracy": active_evaluation["accuracy"] if active_evaluation else None,
+        "active_version": current.number if current else None, "measure": "shared_accuracy",
+        "shared_accuracy": comparison.accuracy, "active_shared_accuracy": comparison.active_accuracy,
+        "shared_intents": len(comparison.shared), "drop": comparison.drop, "worse_by": WORSE_BY,
+    }
+    if comparison.worse and not force:
         raise ConfigRefused(
-            [f"cross-validation accuracy {evaluation['accuracy']:.1%} is worse than the active version "
-             f"{current.number}'s {active_evaluation['accuracy']:.1%} (by more than {WORSE_BY:.1%}); "
-             "publish with force to override"],
+            [f"cross-validation accuracy on the {len(comparison.shared)} intents both versions share is worse than the "
+             f"active version {current.number}'s: {comparison.accuracy:.1%} against {comparison.active_accuracy:.1%} "
+             f"(down {comparison.drop * 100:.1f} points, more than {WORSE_BY * 100:.1f} allowed); publish with force to override"],
             evaluation=figures, overridable=True,
         )
     number = (session.scalar(select(func.max(ConfigVersion.number))) or 0) + 1
+    forced = bool(force and comparison.worse)
     try:
         version = _store(session, files, number=number, author=author, note=note, now=now, evaluation=evaluation)
         _activate(session, version, now)
-        forced = bool(force and active_evaluation and evaluation["accuracy"] < active_evaluation["accuracy"] - WORSE_BY)
         _audit(session, now, author, action, number, {
             "note": note, "digest": version.digest, "previous": current.number if current else None,
             **files.changes_from(files_of(current) if current else None),
             "accuracy": evaluation["accuracy"], "active_accuracy": figures["active_accuracy"],
+            "shared_accuracy": comparison.accuracy, "active_shared_accuracy": comparison.active_accuracy,
             "forced": forced, "warnings": len(warnings),
         })
         session.commit()
@@ -289,6 +335,20 @@ def publish(
     log.info("configuration version %d published by %s (accuracy %.3f)", number, author, evaluation["accuracy"])
     return PublishResult(number=number, accuracy=evaluation["accuracy"], active_accuracy=figures["active_accuracy"],
                          forced=forced, warnings=warnings)
+
+
+def version_evaluation(session: Session, version: ConfigVersion, settings: Settings) -> dict | None:
+    """A version's evaluation: the stored one, else computed and cached (commits; the files of a version
+    never change). None when the version's intents no longer load: it cannot veto its replacement."""
+    if is_current(version.evaluation):
+        return version.evaluation
+    try:
+        figures = evaluate(files_of(version), settings)
+    except ConfigRefused:
+        return None
+    version.evaluation = figures
+    session.commit()
+    return figures
 
 
 def rollback(session: Session, number: int, author: str, now: datetime) -> ConfigVersion:
@@ -331,8 +391,11 @@ def _audit(session: Session, now: datetime, actor: str, action: str, number: int
 # ----- checking --------------------------------------------------------------------------------
 
 
-def check(files: ConfigFiles, settings: Settings) -> tuple[list[str], dict]:
-    """Load and lint the files, then cross-validate; returns (warnings, evaluation) or raises ConfigRefused."""
+def check(files: ConfigFiles, settings: Settings, *, evaluation: dict | None = None) -> tuple[list[str], dict]:
+    """Load and lint the files, then cross-validate; returns (warnings, evaluation) or raises ConfigRefused.
+
+    A current `evaluation` of exactly these files (see `is_current`) is reused instead of cross-validating again.
+    """
     from bot.nlu.intents import load_intents
     from bot.persona.lint import lint
     from bot.persona.render import Renderer
@@ -352,6 +415,8 @@ def check(files: ConfigFiles, settings: Settings) -> tuple[list[str], dict]:
         warnings = [_name_file(folder, book, p) for p in problems if p.severity != "error"]
         if errors:
             raise ConfigRefused(errors)
+    if is_current(evaluation):
+        return warnings, {key: value for key, value in evaluation.items() if key != "digest"}
     return warnings, _evaluation_of(intents, settings)
 
 
@@ -375,15 +440,38 @@ def evaluate(files: ConfigFiles, settings: Settings) -> dict:
     return _evaluation_of(intents, settings)
 
 
+def is_current(evaluation: dict | None) -> bool:
+    """Whether stored figures have everything this code reads (older versions stored fewer)."""
+    return bool(evaluation) and evaluation.get("format") == EVALUATION_FORMAT
+
+
 def _evaluation_of(intents: list, settings: Settings) -> dict:
+    """The figures kept with a version (JSON): numbers only, enough to redraw every chart later."""
     from bot.nlu.datasets import from_intents
     from bot.nlu.evaluation import cross_validate
 
-    report = cross_validate(*from_intents(intents), folds=EVALUATION_FOLDS, target_precision=settings.target_precision)
+    # folds fixed by text: comparing a draft with the active version measures the edits, not a reshuffle
+    report = cross_validate(*from_intents(intents), folds=EVALUATION_FOLDS, target_precision=settings.target_precision,
+                            stable_folds=True)
+    diagonal = {label: int(report.confusion[i][i]) for i, label in enumerate(report.labels)}
     return {
+        "format": EVALUATION_FORMAT,
         "accuracy": round(float(report.accuracy), 4),
         "macro_f1": round(float(report.macro_f1), 4),
         "per_intent": {score.intent: round(float(score.f1), 4) for score in report.per_intent},
+        "scores": {
+            score.intent: {"precision": score.precision, "recall": score.recall, "f1": score.f1,
+                           "support": score.support, "correct": diagonal.get(score.intent, 0)}
+            for score in report.per_intent
+        },
+        "coverage": report.coverage,
+        "accuracy_on_accepted": report.accuracy_on_accepted,
+        "threshold": report.threshold,
+        "target_precision": report.target_precision,
+        "labels": list(report.labels),
+        "confusion": [[int(n) for n in row] for row in report.confusion],
+        "confusion_pairs": report.confusion_pairs,
+        "curve": report.curve,
         "method": report.method,
         "examples": report.examples,
     }

@@ -1,14 +1,20 @@
-"""The evaluation report as files: an HTML page with the confusion matrix and coverage curve as pictures."""
+"""The evaluation report as files (an HTML page with the confusion matrix and coverage curve as pictures),
+and the two pictures as PNG bytes drawn from plain numbers (the console redraws them from stored figures)."""
 
 from __future__ import annotations
 
+import io
 import json
+import threading
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 import numpy as np  # noqa: E402
 from jinja2 import Environment, select_autoescape  # noqa: E402
 
@@ -58,40 +64,82 @@ def write_report(report: Report, directory: Path) -> Path:
 
 
 def confusion_png(report: Report, path: Path) -> None:
-    """Rows: true intent; columns: predicted; each row normalised so colours compare across intents."""
-    matrix = np.asarray(report.confusion, dtype=float)
-    rows = matrix.sum(axis=1, keepdims=True)
-    share = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
-    size = max(5.0, 0.42 * len(report.labels) + 2)
-    figure, axes = plt.subplots(figsize=(size + 1, size))
-    image = axes.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    axes.set_xticks(range(len(report.labels)), report.labels, rotation=60, ha="right", fontsize=8)
-    axes.set_yticks(range(len(report.labels)), report.labels, fontsize=8)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
-    if len(report.labels) <= 40:
-        for i in range(len(report.labels)):
-            for j in range(len(report.labels)):
-                if matrix[i, j]:
-                    axes.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=6,
-                              color="white" if share[i, j] > 0.5 else "black")
-    figure.colorbar(image, ax=axes, fraction=0.04)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    path.write_bytes(confusion_picture(report.labels, report.confusion))
 
 
 def coverage_png(report: Report, path: Path) -> None:
-    """Coverage and accuracy on accepted messages against the threshold, with the chosen threshold marked."""
-    thresholds = [p["threshold"] for p in report.curve]
-    figure, axes = plt.subplots(figsize=(7, 4))
-    axes.plot(thresholds, [p["coverage"] for p in report.curve], label="coverage")
-    axes.plot(thresholds, [p["accuracy"] for p in report.curve], label="accuracy on accepted")
-    axes.axvline(report.threshold, color="grey", linestyle="--", label=f"threshold {report.threshold:.2f}")
-    axes.axhline(report.target_precision, color="#cf222e", linestyle=":", label=f"target {report.target_precision:.0%}")
-    axes.set_xlabel("confidence threshold")
-    axes.set_ylim(0, 1.02)
-    axes.legend(loc="lower left")
+    path.write_bytes(coverage_picture(report.curve, report.threshold, report.target_precision))
+
+
+# Axis words in Chinese when a CJK font is installed (the console), else in English: a missing glyph
+# would draw boxes and warn.
+_WORDS = {
+    "predicted": ("预测的意图", "predicted"), "true": ("实际的意图", "true"),
+    "coverage": ("覆盖率（不转人工的比例）", "coverage"), "accuracy": ("被接受消息的准确率", "accuracy on accepted"),
+    "threshold": ("阈值", "threshold"), "target": ("目标", "target"), "confidence": ("置信度阈值", "confidence threshold"),
+}
+_DRAWING = threading.Lock()  # rcParams are global: one picture at a time (the web server draws in threads)
+_CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "SimHei")
+
+
+@lru_cache(maxsize=1)
+def _cjk_font() -> str | None:
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return next((name for name in _CJK_FONTS if name in installed), None)
+
+
+def _style() -> tuple[dict, Callable[[str], str]]:
+    """Matplotlib settings and the word for each axis label, depending on the fonts this machine has."""
+    font = _cjk_font()
+    settings = {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
+                "axes.unicode_minus": False}
+    return settings, (lambda key: _WORDS[key][0 if font else 1])
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def confusion_picture(labels: Sequence[str], confusion: Sequence[Sequence[int]]) -> bytes:
+    """Rows: true intent; columns: predicted; each row normalised so colours compare across intents."""
+    settings, word = _style()
+    matrix = np.asarray(confusion, dtype=float).reshape(len(labels), len(labels))
+    rows = matrix.sum(axis=1, keepdims=True)
+    share = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
+    size = max(5.0, 0.42 * len(labels) + 2)
+    with _DRAWING, matplotlib.rc_context(settings):
+        figure = Figure(figsize=(size + 1, size))
+        axes = figure.subplots()
+        image = axes.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        axes.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+        axes.set_yticks(range(len(labels)), labels, fontsize=8)
+        axes.set_xlabel(word("predicted"))
+        axes.set_ylabel(word("true"))
+        if len(labels) <= 40:
+            for i in range(len(labels)):
+                for j in range(len(labels)):
+                    if matrix[i, j]:
+                        axes.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=6,
+                                  color="white" if share[i, j] > 0.5 else "black")
+        figure.colorbar(image, ax=axes, fraction=0.04)
+        return _png(figure)
+
+
+def coverage_picture(curve: Sequence[dict], threshold: float, target_precision: float) -> bytes:
+    """Coverage and accuracy on accepted messages against the threshold, with the chosen threshold marked."""
+    settings, word = _style()
+    thresholds = [p["threshold"] for p in curve]
+    with _DRAWING, matplotlib.rc_context(settings):
+        figure = Figure(figsize=(7, 4))
+        axes = figure.subplots()
+        axes.plot(thresholds, [p["coverage"] for p in curve], label=word("coverage"))
+        axes.plot(thresholds, [p["accuracy"] for p in curve], label=word("accuracy"))
+        axes.axvline(threshold, color="grey", linestyle="--", label=f"{word('threshold')} {threshold:.2f}")
+        axes.axhline(target_precision, color="#cf222e", linestyle=":", label=f"{word('target')} {target_precision:.0%}")
+        axes.set_xlabel(word("confidence"))
+        axes.set_ylim(0, 1.02)
+        axes.legend(loc="lower left")
+        return _png(figure)

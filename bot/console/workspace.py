@@ -96,11 +96,17 @@ def discard(session: Session, *, user: str, now: datetime) -> Workspace:
 
 
 def publish(session: Session, settings: Settings, *, user: str, note: str, force: bool, now: datetime) -> PublishResult:
-    """Publish the draft as a new version; a refusal is audited and re-raised (commits either way)."""
+    """Publish the draft as a new version; a refusal is audited and re-raised (commits either way).
+
+    The draft's remembered evaluation is reused when it is of exactly these files, so publishing
+    right after evaluating does not cross-validate again.
+    """
     row = _row(session, now)
     files = ConfigFiles(dict(row.files))
+    remembered = row.evaluation if row.evaluation and row.evaluation.get("digest") == files.digest else None
+    session.commit()  # no transaction stays open during the checks
     try:
-        result = config_store.publish(session, files, user, note, now, force, settings=settings)
+        result = config_store.publish(session, files, user, note, now, force, settings=settings, evaluation=remembered)
     except ConfigRefused as exc:
         session.rollback()
         session.add(AuditLog(at=now, actor=user, action="refused", version=None,
@@ -112,6 +118,23 @@ def publish(session: Session, settings: Settings, *, user: str, note: str, force
     _reset(row, result.number, dict(files.files), user, now, evaluation=row.evaluation)
     session.commit()
     return result
+
+
+def rollback(session: Session, number: int, *, user: str, now: datetime) -> bool:
+    """Make an earlier version active (config_store.rollback, audited; commits). Returns True when the
+    draft was kept because it holds unpublished changes; a draft without changes follows the version
+    rolled back to, so the next edit starts from what is live."""
+    row = _row(session, now)
+    base = config_store.get_version(session, row.base_version)
+    unchanged = base is not None and base.digest == ConfigFiles(dict(row.files)).digest
+    version = config_store.rollback(session, number, user, now)
+    if not unchanged:
+        return True
+    row = _row(session, now)
+    evaluation = {**version.evaluation, "digest": version.digest} if config_store.is_current(version.evaluation) else None
+    _reset(row, version.number, dict(version.files), user, now, evaluation=evaluation)
+    session.commit()
+    return False
 
 
 def _reset(row: ConfigDraft, number: int, files: dict, user: str, now: datetime, evaluation: dict | None = None) -> None:
