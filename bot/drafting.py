@@ -57,9 +57,9 @@ class Drafting:
         self.metrics.pipeline_seconds.observe(time.perf_counter() - started)
         intent = pipeline.intents.get(plan.intent or "")
         flags = list(plan.flags)
-        words = self.sensitive.found(plan.text)
-        if words:
-            flags.append({"code": "sensitive", "reason": f"contains sensitive words: {', '.join(words)}; edit before approving"})
+        sensitive = self.sensitive.reason(plan.text)
+        if sensitive:
+            flags.append({"code": "sensitive", "reason": sensitive})
         draft = Draft(
             message_id=message.id,
             status=plan.status.value,

@@ -57,9 +57,9 @@ def approve(
     approval = plan_approval(draft, text)
     if not approval.changed:
         return False
-    words = sensitive.found(approval.final_text)
-    if words:
-        raise TransitionError(f"the text contains sensitive words ({', '.join(words)}): edit it before approving")
+    refusal = sensitive.reason(approval.final_text)
+    if refusal:
+        raise TransitionError(refusal)
     draft.status = Status.APPROVED.value
     draft.final_text = approval.final_text
     draft.approved_by = user
@@ -112,9 +112,9 @@ class Outbox:
                              customer=customer_state(session, draft, now=now), now=now, rules=self.rules)
         if verdict.action != "send":
             found.append({"code": "dont_disturb", "reason": verdict.reason})
-        words = self.sensitive.found(draft.final_text or draft.original_text)
-        if words:
-            found.append({"code": "sensitive", "reason": f"contains sensitive words: {', '.join(words)}"})
+        sensitive = self.sensitive.reason(draft.final_text or draft.original_text)
+        if sensitive:
+            found.append({"code": "sensitive", "reason": sensitive})
         return found
 
     def deliver(self, session: Session, *, draft_id: int, now: datetime) -> None:
@@ -125,7 +125,7 @@ class Outbox:
         reply = approved_reply(draft)
         sender = self.senders.get(draft.channel)
         if sender is None:
-            self._fail(session, draft, None, f"no sender is configured for channel {draft.channel!r}", now)
+            self._fail(session, draft, None, f"渠道 {draft.channel} 没有配置发送方式", now)
             return
         verdict = check_send(promotional=is_promotional(draft), solicited=draft.solicited,
                              customer=customer_state(session, draft, now=now), now=now, rules=self.rules)

@@ -16,6 +16,15 @@ from bot.policy.marketing import marketing_reason
 
 log = logging.getLogger(__name__)
 
+# What staff call the kinds of non-text message WeCom delivers (kf, app callbacks and chat archive).
+MSG_TYPE_NAMES = {
+    "image": "图片", "voice": "语音", "video": "视频", "file": "文件", "location": "位置", "link": "链接",
+    "business_card": "名片", "card": "名片", "emotion": "表情", "miniprogram": "小程序", "weapp": "小程序",
+    "merged_msg": "聊天记录", "chatrecord": "聊天记录", "channels": "视频号内容", "sphfeed": "视频号内容",
+    "channels_shop_product": "视频号商品", "channels_shop_order": "视频号订单", "redpacket": "红包",
+    "meeting": "会议", "calendar": "日程", "note": "笔记", "mixed": "图文消息",
+}
+
 
 @dataclass(frozen=True)
 class Inbound:
@@ -79,15 +88,15 @@ class Pipeline:
             return DraftPlan(
                 status=Status.NEEDS_MANUAL,
                 persona=persona,
-                manual_reason=f"the customer sent a {inbound.msg_type} message: please reply by hand",
+                manual_reason=non_text_reason(inbound.msg_type),
             )
         if not inbound.text.strip():
-            return DraftPlan(status=Status.NEEDS_MANUAL, persona=persona, manual_reason="empty message")
+            return DraftPlan(status=Status.NEEDS_MANUAL, persona=persona, manual_reason="客户发来的消息是空的")
         try:
             prediction = self.classifier.predict(inbound.text)
         except Exception as exc:  # a broken model must not lose the message
             log.exception("classification failed for message %s", inbound.msg_id)
-            return DraftPlan(status=Status.NEEDS_MANUAL, persona=persona, manual_reason=f"classification failed: {exc}")
+            return DraftPlan(status=Status.NEEDS_MANUAL, persona=persona, manual_reason=f"意图识别出错：{exc}")
         entities = extract_entities(inbound.text, self.catalog)
         base = dict(
             persona=persona,
@@ -106,15 +115,19 @@ class Pipeline:
             )
         except DraftbotError as exc:
             log.warning("rendering failed for message %s: %s", inbound.msg_id, exc)
-            return DraftPlan(status=Status.NEEDS_MANUAL, manual_reason=f"the template failed: {exc}", **base)
+            return DraftPlan(status=Status.NEEDS_MANUAL, manual_reason=f"回复模板出错：{exc}", **base)
         intent = self.intents.get(prediction.intent)
         reason = marketing_reason(
             intent_marketing=bool(intent and intent.marketing), intent=prediction.intent, text=rendered.text
         )
         flags = [{"code": "marketing", "reason": reason}] if reason else []
         if prediction.intent == FALLBACK:
-            guess = f"best guess {prediction.best} at {prediction.confidence:.2f}"
-            flags.append({"code": "low_confidence", "reason": f"no intent is certain enough ({guess})"})
+            flags.append({
+                "code": "low_confidence",
+                "reason": f"没有足够确定的意图（最接近 {prediction.best}，{prediction.confidence:.0%}）",
+                "best": prediction.best,
+                "confidence": prediction.confidence,
+            })
         return DraftPlan(
             status=Status.PENDING,
             text=rendered.text,
@@ -124,3 +137,9 @@ class Pipeline:
             flags=flags,
             **base,
         )
+
+
+def non_text_reason(msg_type: str) -> str:
+    """Why a message of this type needs a manual reply, e.g. "客户发来的是图片，不是文字"."""
+    name = MSG_TYPE_NAMES.get(msg_type)
+    return f"客户发来的是{name}，不是文字" if name else f"客户发来的不是文字（消息类型 {msg_type or '未知'}）"

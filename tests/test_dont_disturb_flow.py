@@ -73,13 +73,13 @@ def test_opt_out_and_the_daily_cap_block_unsolicited_promotion_with_reasons(data
         run_jobs(client)
         blocked = client.get(f"/api/drafts/{second['id']}", headers=admin).json()
         assert blocked["status"] == "blocked"
-        assert "24 h" in blocked["send_errmsg"]
+        assert blocked["send_errmsg"] == "24 小时内已给该客户发过 1 条营销消息（上限 1 条）"
 
         client.post("/api/customers/demo/c2/opt-out", headers=admin)
         third = message(client, admin, "c2", "你好", "m3")
         client.post(f"/api/drafts/{third['id']}/approve", json={"text": PROMO}, headers=admin)
         run_jobs(client)
-        assert "opted out" in client.get(f"/api/drafts/{third['id']}", headers=admin).json()["send_errmsg"]
+        assert "退订营销消息" in client.get(f"/api/drafts/{third['id']}", headers=admin).json()["send_errmsg"]
     finally:
         client.__exit__(None, None, None)
 

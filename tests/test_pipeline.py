@@ -24,7 +24,7 @@ def test_a_marketing_intent_is_flagged_with_its_reason() -> None:
     assert plan.status == Status.PENDING
     assert plan.intent == "promotion_inquiry"
     assert plan.marketing
-    assert plan.flags[0]["code"] == "marketing"
+    assert plan.flags[0] == {"code": "marketing", "reason": "意图 promotion_inquiry 属于营销"}
 
 
 def test_the_kf_account_binding_chooses_the_persona() -> None:
@@ -42,7 +42,17 @@ def test_a_template_that_raises_gives_a_manual_draft_with_the_reason(tmp_path: P
     plan = pipeline_with(styles).plan(inbound("我的快递到哪了"))
     assert plan.status == Status.NEEDS_MANUAL
     assert plan.intent == "order_status"
+    assert plan.manual_reason.startswith("回复模板出错：")
     assert "ZeroDivisionError" in plan.manual_reason
+
+
+def test_a_message_that_is_not_text_needs_a_manual_reply_naming_its_kind() -> None:
+    pipeline = pipeline_with(DATA / "persona_styles")
+    assert pipeline.plan(inbound("", msg_type="image")).manual_reason == "客户发来的是图片，不是文字"
+    assert pipeline.plan(inbound("", msg_type="voice")).manual_reason == "客户发来的是语音，不是文字"
+    assert pipeline.plan(inbound("", msg_type="hologram")).manual_reason == "客户发来的不是文字（消息类型 hologram）"
+    empty = pipeline.plan(inbound("   "))
+    assert (empty.status, empty.manual_reason) == (Status.NEEDS_MANUAL, "客户发来的消息是空的")
 
 
 def test_a_message_below_the_threshold_gets_the_fallback_template() -> None:
@@ -51,4 +61,7 @@ def test_a_message_below_the_threshold_gets_the_fallback_template() -> None:
     assert plan.confidence < 0.999
     assert plan.intent == "fallback"
     assert plan.template == "_default/templates/fallback.j2"
-    assert any(flag["code"] == "low_confidence" for flag in plan.flags)
+    flag = next(flag for flag in plan.flags if flag["code"] == "low_confidence")
+    prediction = pipeline.classifier.predict("qwxz 嗯哼")
+    assert flag["reason"] == f"没有足够确定的意图（最接近 {prediction.best}，{round(prediction.confidence * 100)}%）"
+    assert (flag["best"], flag["confidence"]) == (prediction.best, prediction.confidence)

@@ -1,4 +1,4 @@
-"""The chat sidebar's server side (bot/api/sidebar.py) in-process, with the fake WeCom API on loopback.
+"""The chat sidebar's server side (bot/api/sidebar/) in-process, with the fake WeCom API on loopback.
 
 WeCom OAuth sign-in, the session and CSRF checks, who sees and decides which draft, recording an
 insert as approved and sent with exactly the inserted text, refusals, and the JS-SDK signature.
@@ -226,7 +226,7 @@ def test_forged_or_expired_sessions_are_refused(client: TestClient, fake: FakeWe
     clock.advance(hours=13)
     response = client.get("/sidebar/api/drafts", params={"customer_id": CUSTOMER})
     assert response.status_code == 401
-    assert "reopen the sidebar" in response.json()["detail"]
+    assert response.json()["detail"] == "没有登录或登录已过期：请关闭侧边栏后重新打开"
 
 
 def test_posts_need_the_pages_csrf_token(client: TestClient, fake: FakeWeCom) -> None:
@@ -236,7 +236,7 @@ def test_posts_need_the_pages_csrf_token(client: TestClient, fake: FakeWeCom) ->
     assert client.post(url, json={}).status_code == 403
     refused = client.post(url, json={}, headers={"X-CSRF-Token": csrf[:-2] + "xx"})
     assert refused.status_code == 403
-    assert "X-CSRF-Token" in refused.json()["detail"]
+    assert refused.json()["detail"] == "页面已过期：请关闭侧边栏后重新打开"
     other_session = sign_in(client, fake, "zhangsan")  # the same person, a new session: a new token
     assert other_session != csrf
     assert client.post(url, json={}, headers={"X-CSRF-Token": csrf}).status_code == 403
@@ -261,7 +261,7 @@ def test_staff_see_and_act_only_on_their_own_or_unassigned_drafts(client: TestCl
     for action in ("check", "sent"):
         response = client.post(f"/sidebar/api/drafts/{zhangs}/{action}", json={"text": "好的"}, headers=headers)
         assert response.status_code == 404, action
-        assert response.json()["detail"] == f"no draft {zhangs}"
+        assert response.json()["detail"] == f"找不到草稿 {zhangs}（可能不归你处理）"
     assert client.post(f"/sidebar/api/drafts/{zhangs}/reject", json={}, headers=headers).status_code == 404
     assert api_draft(client, zhangs)["status"] == "pending"
     assert [d["id"] for d in client.get("/sidebar/api/drafts", params={"customer_id": "wmOTHER"}).json()] == [unassigned]
@@ -289,7 +289,7 @@ def test_kf_drafts_for_the_same_person_are_never_inserted(client: TestClient, fa
     assert client.get("/sidebar/api/drafts", params={"customer_id": CUSTOMER}).json() == []
     response = client.post(f"/sidebar/api/drafts/{kf}/sent", json={"text": "好的"}, headers={"X-CSRF-Token": csrf})
     assert response.status_code == 409
-    assert "channel kf" in response.json()["detail"]
+    assert response.json()["detail"] == f"草稿 {kf} 不是你单聊里的消息（渠道 kf）：请到原渠道回复"
     assert api_draft(client, kf)["status"] == "pending"
 
 
@@ -332,7 +332,7 @@ def test_an_insert_is_recorded_approved_and_sent_with_exactly_the_text(client: T
     assert again.status_code == 200
     other = client.post(f"/sidebar/api/drafts/{draft_id}/sent", json={"text": "别的内容"}, headers=headers)
     assert other.status_code == 409
-    assert other.json()["detail"] == f"draft {draft_id} is sent and can no longer be approved"
+    assert other.json()["detail"] == f"草稿 {draft_id} 已发送，不能再批准"
     with rt.sessions() as session:
         assert len(session.scalars(select(Message).where(Message.direction == "out")).all()) == 1
 
@@ -351,7 +351,7 @@ def test_a_draft_approved_elsewhere_is_inserted_with_its_approved_text(client: T
     assert [(d["id"], d["status"], d["final_text"]) for d in listed] == [(draft_id, "approved", "您好，已为您查询，明天送达。")]
     changed = client.post(f"/sidebar/api/drafts/{draft_id}/check", json={"text": "改一下"}, headers=headers)
     assert changed.status_code == 409
-    assert "already approved with other text" in changed.json()["detail"]
+    assert changed.json()["detail"] == f"草稿 {draft_id} 已按另一段文字批准，不能再改"
     assert client.post(f"/sidebar/api/drafts/{draft_id}/sent", json={"text": "您好，已为您查询，明天送达。"}, headers=headers).status_code == 200
     assert api_draft(client, draft_id)["status"] == "sent"
 
@@ -365,12 +365,12 @@ def test_rejected_and_superseded_drafts_answer_409_with_the_reason(client: TestC
     for action in ("check", "sent"):
         response = client.post(f"/sidebar/api/drafts/{first}/{action}", json={"text": "好的"}, headers=headers)
         assert response.status_code == 409
-        assert response.json()["detail"] == f"draft {first} is superseded and can no longer be approved"
+        assert response.json()["detail"] == f"草稿 {first} 已被客户的新消息取代，不能再批准"
 
     assert client.post(f"/sidebar/api/drafts/{second}/reject", json={}, headers=headers).status_code == 200
     response = client.post(f"/sidebar/api/drafts/{second}/sent", json={"text": "好的"}, headers=headers)
     assert response.status_code == 409
-    assert response.json()["detail"] == f"draft {second} is rejected and can no longer be approved"
+    assert response.json()["detail"] == f"草稿 {second} 已选择不发，不能再批准"
     assert api_draft(client, second)["status"] == "rejected"
 
 
@@ -385,7 +385,7 @@ def test_sensitive_words_are_refused_before_and_after_the_insert(make_client: Ca
     for action in ("check", "sent"):
         response = client.post(f"/sidebar/api/drafts/{draft_id}/{action}", json={"text": text}, headers=headers)
         assert response.status_code == 409
-        assert "sensitive words (保本)" in response.json()["detail"]
+        assert response.json()["detail"] == "含敏感词（保本），请修改后再发送"
     out = api_draft(client, draft_id)
     assert out["status"] == "pending" and out["final_text"] is None
 
@@ -404,7 +404,7 @@ def test_dont_disturb_stops_an_insert_before_it_happens(client: TestClient, fake
     assert [c["code"] for c in listed[0]["checks"]] == ["dont_disturb"]
     response = client.post(f"/sidebar/api/drafts/{draft_id}/check", json={"text": listed[0]["text"]}, headers={"X-CSRF-Token": csrf})
     assert response.status_code == 409
-    assert "opted out" in response.json()["detail"]
+    assert response.json()["detail"].endswith("退订营销消息")
 
 
 def test_blank_text_is_422(client: TestClient, fake: FakeWeCom) -> None:
@@ -421,6 +421,9 @@ def test_the_page_assets_are_served_without_the_demo(make_client: Callable[..., 
     assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
     assert "sendChatMessage" in script.text
     assert client.get("/sidebar/assets/sidebar.css").status_code == 200
+    shared = client.get("/sidebar/assets/common.js")  # what the sidebar shares with the demo page
+    assert shared.status_code == 200 and "window.draftbot" in shared.text
+    assert client.get("/sidebar/assets/common.css").status_code == 200
     assert client.get("/sidebar/assets/demo.js").status_code == 404
 
 

@@ -189,8 +189,9 @@ def test_the_card_is_cut_with_an_ellipsis_and_links_the_full_draft_when_public_u
 
 def test_a_needs_manual_draft_has_no_send_button() -> None:
     manual = SimpleNamespace(id=7, status="needs_manual", customer_id="wmB", customer_name="", message_text="",
-                             intent=None, persona="lucky", original_text="", manual_reason="image", urgent=False)
+                             intent=None, persona="lucky", original_text="", manual_reason="客户发来的是图片，不是文字", urgent=False)
     card = draft_card(manual, userid="zhangsan", agentid="1000002")["template_card"]
+    assert card["sub_title_text"].startswith("需人工回复：客户发来的是图片，不是文字。")
     assert [b["key"] for b in card["button_list"]] == ["edit:7", "reject:7"]
 
 
@@ -258,6 +259,14 @@ def test_edit_then_a_text_message_sends_the_edited_reply(chat: TestClient, fake:
     say(chat, ASSIGNEE, "还有一句话")  # the edit is over: plain text is not a reply any more
     assert len(fake.deliveries()) == 1
     assert "回复指令" in texts_to(fake, ASSIGNEE)[-1]
+
+
+def test_an_empty_edit_is_refused_with_the_reason(chat: TestClient, fake: FakeWeCom) -> None:
+    made = customer_writes(chat, fake, "我的快递到哪了")
+    tap(chat, ASSIGNEE, "edit", made.id)
+    say(chat, ASSIGNEE, "   ")
+    assert texts_to(fake, ASSIGNEE)[-1] == "没有发出：修改后的文字为空。"
+    assert fake.deliveries() == [] and draft(chat, made.id).status == "pending"
 
 
 def test_tapping_dont_send_rejects_and_the_card_says_so(chat: TestClient, fake: FakeWeCom) -> None:
@@ -345,7 +354,7 @@ def test_a_sensitive_edit_is_refused_with_the_words(database_url: str, fake: Fak
     try:
         made = customer_writes(client, fake, "我的快递到哪了")
         say(client, ASSIGNEE, "改 加微信 abc123 我帮您查")
-        assert "加微信" in texts_to(fake, ASSIGNEE)[-1] and "敏感词" in texts_to(fake, ASSIGNEE)[-1]
+        assert texts_to(fake, ASSIGNEE)[-1] == f"没有发出：含敏感词（加微信），请修改后再发送（点 修改，或回复 改 #{made.id} 新内容）。"
         assert draft(client, made.id).status == "pending"
         assert fake.calls("kf/send_msg") == []
     finally:
@@ -471,4 +480,4 @@ def test_the_card_and_the_full_text_carry_the_drafts_warnings(chat: TestClient, 
     say(chat, "zhangsan", "全文")
     run_jobs(chat)
     reply = fake.calls("message/send")[-1]["body"]["text"]["content"]
-    assert "提醒：营销内容" in reply
+    assert "提醒：营销内容（意图 promotion_inquiry 属于营销）" in reply

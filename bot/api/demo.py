@@ -75,7 +75,7 @@ def conversation(session: SessionDep, runtime: RuntimeDep, customer_id: str = "d
 def _demo_draft(session, draft_id: int) -> Draft:  # noqa: ANN001
     draft = session.get(Draft, draft_id)
     if draft is None or draft.channel != "demo":
-        raise HTTPException(404, f"no demo draft {draft_id}")
+        raise HTTPException(404, f"找不到演示草稿 {draft_id}")
     return draft
 
 

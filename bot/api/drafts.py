@@ -52,7 +52,7 @@ def _out(runtime, session: Session, draft: Draft) -> DraftOut:  # noqa: ANN001
 def _load(session: Session, draft_id: int, user: User) -> Draft:
     draft = session.get(Draft, draft_id, with_for_update=True)
     if draft is None or not may_see(draft, user=user.user_id, role=user.role):
-        raise HTTPException(404, f"no draft {draft_id}")
+        raise HTTPException(404, f"没有草稿 {draft_id}（或它不归你处理）")
     return draft
 
 
@@ -105,7 +105,7 @@ def correct_intent(draft_id: int, body: IntentCorrectionIn, session: SessionDep,
         raise HTTPException(403, str(exc)) from None
     known = runtime.pipeline.intents
     if body.intent not in known:
-        raise HTTPException(422, f"unknown intent {body.intent!r}; known intents: {', '.join(sorted(known))}")
+        raise HTTPException(422, f"没有意图 {body.intent}；可选的意图：{'、'.join(sorted(known))}")
     draft.corrected_intent = body.intent
     draft.corrected_by = user.user_id
     draft.updated_at = runtime.clock()
@@ -117,7 +117,7 @@ def correct_intent(draft_id: int, body: IntentCorrectionIn, session: SessionDep,
 def take_message(body: MessageIn, session: SessionDep, user: CurrentUser, runtime: RuntimeDep, response: Response) -> MessageAccepted:
     """Take in a customer message; its draft follows within moments (deduplicated by channel and msg_id)."""
     if user.role != "admin" and body.staff_id not in (None, user.user_id):
-        raise HTTPException(403, "staff may only submit messages for their own chats")
+        raise HTTPException(403, "员工只能提交自己聊天里的消息")
     inbound = Inbound(
         msg_id=body.msg_id, channel=body.channel, customer_id=body.customer_id, text=body.text,
         msg_type=body.msg_type, customer_name=body.customer_name, open_kfid=body.open_kfid, staff_id=body.staff_id,

@@ -62,7 +62,7 @@ class ApproveIn(BaseModel):
     @classmethod
     def _not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
-            raise ValueError("edited text is empty: leave it out to send the draft as it is")
+            raise ValueError("修改后的文字为空：不改就不要传 text，按草稿原文发送")
         return value
 
 

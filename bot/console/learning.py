@@ -8,7 +8,6 @@ the one click that clears an item. The same message seen several times is shown 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -27,7 +26,6 @@ HEAVY_EDIT = 0.4  # share of characters staff changed, from which an edit counts
 SHOWN = 50  # items per section
 SCANNED = 500  # newest drafts looked at per section
 DISTANCE_CHARS = 1000  # longer texts are compared on their first characters (the distance is quadratic)
-_BEST_GUESS = re.compile(r"best guess (\S+) at ([0-9.]+)")
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -179,9 +177,8 @@ def _guesses(draft: Draft) -> list[tuple[str, float | None]]:
     if draft.intent and draft.intent != FALLBACK:
         found.append((draft.intent, draft.confidence))
     for flag in draft.flags or []:
-        match = _BEST_GUESS.search(str(flag.get("reason", ""))) if isinstance(flag, dict) else None
-        if match:
-            found.append((match.group(1), float(match.group(2).rstrip("."))))
+        if isinstance(flag, dict) and flag.get("code") == "low_confidence" and flag.get("best"):
+            found.append((str(flag["best"]), flag.get("confidence")))
     for pair in draft.runners_up or []:
         if isinstance(pair, (list, tuple)) and len(pair) == 2:
             found.append((str(pair[0]), float(pair[1])))

@@ -24,6 +24,18 @@ class Status(StrEnum):
 OPEN = (Status.PENDING, Status.NEEDS_MANUAL)
 ROLES = ("staff", "admin")
 
+# How staff say each status, e.g. in "草稿 12 已发送，不能再批准".
+STATUS_NAMES = {
+    Status.PENDING: "待回复",
+    Status.NEEDS_MANUAL: "需人工回复",
+    Status.APPROVED: "已批准",
+    Status.SENT: "已发送",
+    Status.SEND_FAILED: "发送失败",
+    Status.BLOCKED: "已拦截",
+    Status.REJECTED: "已选择不发",
+    Status.SUPERSEDED: "已被客户的新消息取代",
+}
+
 
 class DraftLike(Protocol):
     """What the lifecycle reads of a draft (the storage model has these attributes)."""
@@ -56,12 +68,20 @@ class ApprovedReply:
     key: str  # idempotency key of this approval, e.g. for WeCom's msgid
 
 
+def status_name(status: str) -> str:
+    """The staff's word for a status ("已发送"); an unknown value as it is."""
+    try:
+        return STATUS_NAMES[Status(status)]
+    except ValueError:
+        return status
+
+
 def approved_reply(draft: DraftLike) -> ApprovedReply:
     """The reply to send for an approved draft; refuses anything a human has not approved."""
     if draft.status != Status.APPROVED:
-        raise TransitionError(f"draft {draft.id} is {draft.status}, not approved: nothing may be sent")
+        raise TransitionError(f"草稿 {draft.id} {status_name(draft.status)}，没有批准：不能发送")
     if not draft.approved_by or not draft.approved_at or not draft.final_text or not draft.final_text.strip():
-        raise TransitionError(f"draft {draft.id} has no approver or no approved text: nothing may be sent")
+        raise TransitionError(f"草稿 {draft.id} 没有批准人或批准的文字：不能发送")
     return ApprovedReply(
         draft_id=draft.id,
         channel=draft.channel,
@@ -78,7 +98,7 @@ def check_may_decide(draft: DraftLike, *, user: str, role: str) -> None:
     if role == "admin":
         return
     if draft.assignee and draft.assignee != user:
-        raise NotAllowed(f"draft {draft.id} is assigned to {draft.assignee}")
+        raise NotAllowed(f"草稿 {draft.id} 已分配给 {draft.assignee}")
 
 
 def may_see(draft: DraftLike, *, user: str, role: str) -> bool:
@@ -98,17 +118,17 @@ def plan_approval(draft: DraftLike, edited_text: str | None) -> Approval:
     """Decide what approving `draft` (optionally with edited text) means, or refuse with a reason."""
     text = edited_text.strip() if edited_text is not None else None
     if text == "":
-        raise ValueError("edited text is empty")
+        raise ValueError("修改后的文字为空")
     if draft.status == Status.APPROVED:
         if text is None or text == draft.final_text:
             return Approval(changed=False, final_text=draft.final_text or "")
-        raise TransitionError(f"draft {draft.id} is already approved with other text")
+        raise TransitionError(f"草稿 {draft.id} 已按另一段文字批准，不能再改")
     if draft.status == Status.SEND_FAILED:
         return Approval(changed=True, final_text=text or draft.final_text or draft.original_text)
     if draft.status not in OPEN:
-        raise TransitionError(f"draft {draft.id} is {draft.status} and can no longer be approved")
+        raise TransitionError(f"草稿 {draft.id} {status_name(draft.status)}，不能再批准")
     if draft.status == Status.NEEDS_MANUAL and text is None:
-        raise TransitionError(f"draft {draft.id} needs a manual reply: approve it with the text to send")
+        raise TransitionError(f"草稿 {draft.id} 需要人工回复：请连同要发送的文字一起批准")
     return Approval(changed=True, final_text=text or draft.original_text)
 
 
@@ -117,5 +137,5 @@ def check_rejectable(draft: DraftLike) -> bool:
     if draft.status == Status.REJECTED:
         return False
     if draft.status not in (*OPEN, Status.SEND_FAILED, Status.BLOCKED):
-        raise TransitionError(f"draft {draft.id} is {draft.status} and can no longer be rejected")
+        raise TransitionError(f"草稿 {draft.id} {status_name(draft.status)}，不能再选择不发")
     return True

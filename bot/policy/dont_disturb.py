@@ -54,15 +54,15 @@ def check_send(*, promotional: bool, solicited: bool, customer: Customer, now: d
     if not promotional or solicited:
         return SEND  # service replies, and answers to the customer's own question about deals or advice
     if customer.opted_out:
-        when = f" on {customer.opted_out_at.astimezone(rules.zone):%Y-%m-%d}" if customer.opted_out_at else ""
-        return Verdict("block", f"the customer opted out of promotional messages{when} (退订)")
+        when = f"于 {customer.opted_out_at.astimezone(rules.zone):%Y-%m-%d} " if customer.opted_out_at else ""
+        return Verdict("block", f"客户已{when}退订营销消息")
     if customer.promos_last_day >= rules.daily_cap:
-        return Verdict("block", f"{customer.promos_last_day} promotional message(s) already sent to this customer in the last 24 h (cap {rules.daily_cap})")
+        return Verdict("block", f"24 小时内已给该客户发过 {customer.promos_last_day} 条营销消息（上限 {rules.daily_cap} 条）")
     if customer.promos_last_week >= rules.weekly_cap:
-        return Verdict("block", f"{customer.promos_last_week} promotional messages already sent in the last 7 days (cap {rules.weekly_cap})")
+        return Verdict("block", f"7 天内已给该客户发过 {customer.promos_last_week} 条营销消息（上限 {rules.weekly_cap} 条）")
     opens = quiet_until(now, rules)
     if opens is not None:
-        return Verdict("hold", f"quiet hours: promotional messages wait until {opens.astimezone(rules.zone):%H:%M}", opens)
+        return Verdict("hold", f"免打扰时段：营销消息要等到 {opens.astimezone(rules.zone):%H:%M} 以后再发", opens)
     return SEND
 
 

@@ -21,8 +21,8 @@ def promotional_words(text: str) -> list[str]:
 def marketing_reason(*, intent_marketing: bool, intent: str, text: str) -> str | None:
     """Why this draft counts as marketing, or None if it does not."""
     if intent_marketing:
-        return f"intent {intent} is marked marketing"
+        return f"意图 {intent} 属于营销"
     words = promotional_words(text)
     if words:
-        return "promotional wording: " + ", ".join(words)
+        return "含促销用语：" + "、".join(words)
     return None

@@ -27,3 +27,8 @@ class SensitiveWords:
     def found(self, text: str) -> list[str]:
         lowered = text.lower()
         return [word for word in self.words if word.lower() in lowered]
+
+    def reason(self, text: str) -> str | None:
+        """Why `text` may not go out as it is (the sensitive words it contains), or None."""
+        words = self.found(text)
+        return f"含敏感词（{'、'.join(words)}），请修改后再发送" if words else None

@@ -105,10 +105,8 @@ def customer_label(draft: CardDraft) -> str:
 
 
 def manual_hint(draft: CardDraft) -> str:
-    """Why a human must write this reply, in words for staff."""
-    if not draft.message_text:
-        return "客户发来的不是文字（图片、语音等）"
-    return "没有合适的草稿"
+    """Why a human must write this reply (the draft's manual_reason)."""
+    return draft.manual_reason or "没有合适的草稿"
 
 
 def sidebar_url(public_url: str, draft_id: int) -> str:

@@ -69,7 +69,7 @@ def test_staff_see_and_decide_only_their_own_or_unassigned_drafts(client: TestCl
 def test_unknown_draft_is_404(client: TestClient) -> None:
     response = client.get("/api/drafts/999", headers=bearer(client, "boss", "admin"))
     assert response.status_code == 404
-    assert response.json()["detail"] == "no draft 999"
+    assert response.json()["detail"] == "没有草稿 999（或它不归你处理）"
 
 
 def test_empty_edited_text_is_422_and_changes_nothing(client: TestClient) -> None:
@@ -88,7 +88,7 @@ def test_approving_a_rejected_draft_is_409(client: TestClient) -> None:
     assert rejected["reject_reason"] == "客户已到店"
     response = client.post(f"/api/drafts/{draft_id}/approve", json={}, headers=admin)
     assert response.status_code == 409
-    assert "rejected" in response.json()["detail"]
+    assert response.json()["detail"] == f"草稿 {draft_id} 已选择不发，不能再批准"
 
 
 def test_approving_a_sent_draft_is_409_and_sends_nothing_more(client: TestClient) -> None:
@@ -205,8 +205,8 @@ def test_a_draft_with_a_sensitive_word_cannot_be_approved_unchanged(database_url
         draft_id = submit(app_client, admin, msg_id="m1")
         draft = app_client.get(f"/api/drafts/{draft_id}", headers=admin).json()
         assert "订单" in draft["text"]
-        assert any(flag["code"] == "sensitive" for flag in draft["flags"])
+        assert {"code": "sensitive", "reason": "含敏感词（订单），请修改后再发送"} in draft["flags"]
         refused = app_client.post(f"/api/drafts/{draft_id}/approve", json={}, headers=admin)
         assert refused.status_code == 409
-        assert "订单" in refused.json()["detail"]
+        assert refused.json()["detail"] == "含敏感词（订单），请修改后再发送"
         assert app_client.post(f"/api/drafts/{draft_id}/approve", json={"text": "已为您催件"}, headers=admin).status_code == 200

@@ -38,7 +38,7 @@ def test_someone_elses_draft_and_an_unknown_draft_are_404(client: TestClient) ->
     lisi = bearer(client, "lisi")
     assert client.post(f"/api/drafts/{mine}/intent", json={"intent": "complaint"}, headers=lisi).status_code == 404
     unknown = client.post("/api/drafts/999/intent", json={"intent": "complaint"}, headers=admin)
-    assert unknown.status_code == 404 and unknown.json()["detail"] == "no draft 999"
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "没有草稿 999（或它不归你处理）"
     with runtime(client).sessions() as session:
         assert session.get(Draft, mine).corrected_intent is None
 
@@ -48,7 +48,7 @@ def test_an_unknown_intent_or_a_bad_body_is_422(client: TestClient) -> None:
     draft_id = submit(client, admin, msg_id="m1")
     unknown = client.post(f"/api/drafts/{draft_id}/intent", json={"intent": "refund_return"}, headers=admin)
     assert unknown.status_code == 422
-    assert "unknown intent 'refund_return'" in unknown.json()["detail"] and "order_status" in unknown.json()["detail"]
+    assert "没有意图 refund_return" in unknown.json()["detail"] and "order_status" in unknown.json()["detail"]
     assert client.post(f"/api/drafts/{draft_id}/intent", json={"intent": "fallback"}, headers=admin).status_code == 422
     assert client.post(f"/api/drafts/{draft_id}/intent", json={"intent": ""}, headers=admin).status_code == 422
     assert client.post(f"/api/drafts/{draft_id}/intent", json={}, headers=admin).status_code == 422

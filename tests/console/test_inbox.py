@@ -11,7 +11,7 @@ from tests.conftest import bearer
 from tests.console.conftest import Admin
 from tests.console.test_dashboard import add_draft
 
-LOW = [{"code": "low_confidence", "reason": "no intent is certain enough (best guess complaint at 0.41)"}]
+LOW = [{"code": "low_confidence", "reason": "没有足够确定的意图（最接近 complaint，41%）", "best": "complaint", "confidence": 0.41}]
 RUNNERS_UP = [["order_status", 0.3], ["greeting", 0.1]]
 
 

@@ -24,20 +24,28 @@ def test_a_repeated_approval_is_a_no_op() -> None:
     assert not approval.changed
 
 
-@pytest.mark.parametrize("status", [Status.REJECTED, Status.SENT, Status.BLOCKED])
-def test_closed_drafts_cannot_be_approved(status: Status) -> None:
-    with pytest.raises(TransitionError):
+@pytest.mark.parametrize(("status", "said"), [(Status.REJECTED, "已选择不发"), (Status.SENT, "已发送"), (Status.BLOCKED, "已拦截")])
+def test_closed_drafts_cannot_be_approved(status: Status, said: str) -> None:
+    with pytest.raises(TransitionError) as refused:
         plan_approval(draft(status), None)
+    assert str(refused.value) == f"草稿 7 {said}，不能再批准"
+
+
+def test_an_approved_draft_cannot_be_approved_with_other_text() -> None:
+    with pytest.raises(TransitionError) as refused:
+        plan_approval(draft(Status.APPROVED, final_text="草稿"), "别的")
+    assert str(refused.value) == "草稿 7 已按另一段文字批准，不能再改"
 
 
 def test_a_manual_draft_needs_text() -> None:
-    with pytest.raises(TransitionError):
+    with pytest.raises(TransitionError) as refused:
         plan_approval(draft(Status.NEEDS_MANUAL), None)
+    assert str(refused.value) == "草稿 7 需要人工回复：请连同要发送的文字一起批准"
     assert plan_approval(draft(Status.NEEDS_MANUAL), "手写回复").final_text == "手写回复"
 
 
 def test_empty_text_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^修改后的文字为空$"):
         plan_approval(draft(Status.PENDING), "  ")
 
 
@@ -45,12 +53,12 @@ def test_staff_decide_their_own_or_unassigned_drafts_admins_all() -> None:
     check_may_decide(draft(Status.PENDING), user="a", role="staff")
     check_may_decide(draft(Status.PENDING, assignee="a"), user="a", role="staff")
     check_may_decide(draft(Status.PENDING, assignee="a"), user="boss", role="admin")
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="^草稿 7 已分配给 a$"):
         check_may_decide(draft(Status.PENDING, assignee="a"), user="b", role="staff")
 
 
 def test_sent_drafts_cannot_be_rejected_and_rejecting_twice_is_a_no_op() -> None:
-    with pytest.raises(TransitionError):
+    with pytest.raises(TransitionError, match="^草稿 7 已发送，不能再选择不发$"):
         check_rejectable(draft(Status.SENT))
     assert check_rejectable(draft(Status.REJECTED)) is False
 

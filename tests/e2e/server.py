@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx  # the test extra installs httpx2 (pyproject), which starlette 1.x uses too
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -196,7 +196,7 @@ def test_text_is_shown_as_text_and_new_conversation_starts_clean(page, server: S
     error = page.get_by_test_id("error")
     expect(error).to_be_visible()
     expect(error).to_contain_text("409")
-    expect(error).to_contain_text("can no longer be approved")
+    expect(error).to_contain_text("已选择不发，不能再批准")
     expect(card).to_contain_text("没有发送")
     set_hidden(page, False)  # visible again: polling resumes and shows the truth
     expect(page.get_by_test_id("draft-status").first).to_have_text("未发送")

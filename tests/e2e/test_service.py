@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx  # the test extra installs httpx2 (pyproject), which starlette 1.x uses too
 import pytest
 
 from tests.conftest import DATA

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -299,11 +300,12 @@ def test_policy_checks_are_shown_and_stop_the_insert_before_the_chat(sidebar: Si
     checks = card.get_by_test_id("draft-checks")
     expect(checks).to_be_visible()
     expect(checks).to_contain_text("插入前请注意")
-    expect(checks.get_by_test_id("draft-check")).to_contain_text("客户已退订营销消息")
+    opted_out = re.compile(r"客户已于 \d{4}-\d{2}-\d{2} 退订营销消息")
+    expect(checks.get_by_test_id("draft-check")).to_have_text(opted_out)
     page.screenshot(path=str(SCREENSHOTS / "sidebar-phone-checks.png"))
 
     card.get_by_test_id("insert").click()
-    expect(card.get_by_test_id("card-error")).to_contain_text("客户已退订营销消息")
+    expect(card.get_by_test_id("card-error")).to_contain_text(opted_out)
     page.wait_for_timeout(200)
     assert page.evaluate("window.__sent") == []  # refused before WeCom was asked to insert anything
     assert draft(server, admin, made["id"])["status"] == "pending"
@@ -333,7 +335,7 @@ def test_a_refused_text_never_reaches_the_chat_and_a_failed_record_says_so(sideb
     text.fill("您好，这款理财保本，放心买。")
     card.get_by_test_id("insert").click()
     expect(card.get_by_test_id("card-error")).to_contain_text("没有插入")
-    expect(card.get_by_test_id("card-error")).to_contain_text("保本")
+    expect(card.get_by_test_id("card-error")).to_contain_text("含敏感词（保本），请修改后再发送")
     expect(card.get_by_test_id("insert")).to_be_enabled()
     assert page.evaluate("window.__sent") == []
     page.screenshot(path=str(SCREENSHOTS / "sidebar-phone-refused.png"))
@@ -406,7 +408,7 @@ def test_an_insert_whose_record_needs_a_new_sign_in_is_recorded_when_the_sidebar
     expect(card.get_by_test_id("draft-text")).to_have_value(made["text"])
     page.route("**/sent", lambda route: route.fulfill(
         status=401, content_type="application/json",
-        body='{"detail": "not signed in to the sidebar, or the session expired: reopen the sidebar"}'))
+        body='{"detail": "没有登录或登录已过期：请关闭侧边栏后重新打开"}'))
     card.get_by_test_id("insert").click()
     expect(card.get_by_test_id("card-error")).to_contain_text("请关闭并重新打开侧边栏，打开后会自动补记")
     expect(card.get_by_test_id("retry-record")).to_be_hidden()

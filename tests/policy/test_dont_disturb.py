@@ -20,12 +20,17 @@ def test_a_question_about_deals_is_answered_even_after_an_opt_out() -> None:
 def test_unsolicited_promotion_is_blocked_after_an_opt_out() -> None:
     verdict = check_send(promotional=True, solicited=False, customer=Customer(opted_out=True), now=NOON, rules=RULES)
     assert verdict.action == "block"
-    assert "opted out" in verdict.reason
+    assert verdict.reason == "客户已退订营销消息"
+    when = datetime(2026, 11, 19, 20, tzinfo=timezone.utc)  # 2026-11-20 04:00 in Shanghai
+    dated = check_send(promotional=True, solicited=False, customer=Customer(opted_out=True, opted_out_at=when), now=NOON, rules=RULES)
+    assert dated.reason == "客户已于 2026-11-20 退订营销消息"
 
 
 def test_caps_per_day_and_week() -> None:
-    assert check_send(promotional=True, solicited=False, customer=Customer(promos_last_day=1), now=NOON, rules=RULES).action == "block"
-    assert check_send(promotional=True, solicited=False, customer=Customer(promos_last_week=3), now=NOON, rules=RULES).action == "block"
+    daily = check_send(promotional=True, solicited=False, customer=Customer(promos_last_day=1), now=NOON, rules=RULES)
+    assert (daily.action, daily.reason) == ("block", "24 小时内已给该客户发过 1 条营销消息（上限 1 条）")
+    weekly = check_send(promotional=True, solicited=False, customer=Customer(promos_last_week=3), now=NOON, rules=RULES)
+    assert (weekly.action, weekly.reason) == ("block", "7 天内已给该客户发过 3 条营销消息（上限 3 条）")
     assert check_send(promotional=True, solicited=False, customer=Customer(promos_last_week=2), now=NOON, rules=RULES).action == "send"
 
 
@@ -33,6 +38,7 @@ def test_quiet_hours_hold_until_nine_in_the_brands_time_zone() -> None:
     late = datetime(2026, 11, 22, 22, 30, tzinfo=SHANGHAI)
     verdict = check_send(promotional=True, solicited=False, customer=Customer(), now=late, rules=RULES)
     assert verdict.action == "hold"
+    assert verdict.reason == "免打扰时段：营销消息要等到 09:00 以后再发"
     assert verdict.until == datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
     early = datetime(2026, 11, 23, 8, 59, tzinfo=SHANGHAI)
     assert quiet_until(early, RULES) == datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)

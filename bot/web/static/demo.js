@@ -24,6 +24,8 @@
 
   /* ---------------- small helpers ---------------- */
 
+  const { el, norm, parseTime, showFlags } = window.draftbot;   // common.js
+
   const store = {
     get(key) { try { return window.localStorage.getItem(key); } catch { return null; } },
     set(key, value) { try { window.localStorage.setItem(key, value); } catch { /* private mode: fine */ } },
@@ -36,22 +38,9 @@
     return "demo-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
   function pct(p) {
     if (typeof p !== "number" || !isFinite(p)) return "—";
     return Math.round(p * 100) + "%";
-  }
-
-  /** Server times are aware UTC ISO strings; a naive one is read as UTC too, never as browser-local. */
-  function parseTime(iso) {
-    if (!iso) return new Date(NaN);
-    return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + "Z");
   }
 
   function clock(iso, withSeconds) {
@@ -61,8 +50,6 @@
     if (withSeconds) opts.second = "2-digit";
     return d.toLocaleTimeString("zh-CN", opts);
   }
-
-  const norm = (s) => (s || "").trim();
 
   /* ---------------- errors ---------------- */
 
@@ -227,17 +214,6 @@
   const OPEN = new Set(["pending", "needs_manual"]);
   const FLAG_LABELS = { marketing: "营销内容", low_confidence: "把握不大" };
 
-  function flagReason(flag) {
-    const reason = String(flag.reason || "");
-    let m = reason.match(/^intent (\S+) is marked marketing$/);
-    if (m) return `意图 ${m[1]} 被标记为营销`;
-    m = reason.match(/^promotional wording: (.+)$/);
-    if (m) return `含促销用语：${m[1]}`;
-    m = reason.match(/^no intent is certain enough \(best guess (\S+) at ([\d.]+)\)$/);
-    if (m) return `没有足够确定的意图（最接近 ${m[1]}，${pct(parseFloat(m[2]))}）`;
-    return reason;
-  }
-
   function customerLine(d) {
     return (d.customer_name ? d.customer_name + "：" : "") + (d.message_text || "");
   }
@@ -317,21 +293,7 @@
     }
     node.querySelector(".persona").appendChild(el("code", "", d.persona || "—"));
 
-    const flags = node.querySelector(".flags");
-    for (const flag of Array.isArray(d.flags) ? d.flags : []) {
-      const li = el("li", "flag flag-" + String(flag.code || "other").replace(/[^\w-]/g, ""));
-      li.dataset.testid = "draft-flag";
-      li.appendChild(el("span", "badge", FLAG_LABELS[flag.code] || flag.code || "提示"));
-      li.appendChild(el("span", "flag-reason", flagReason(flag)));
-      flags.appendChild(li);
-    }
-    if (d.marketing && !(d.flags || []).some((f) => f.code === "marketing")) {
-      const li = el("li", "flag flag-marketing");
-      li.dataset.testid = "draft-flag";
-      li.appendChild(el("span", "badge", FLAG_LABELS.marketing));
-      li.appendChild(el("span", "flag-reason", "这条回复含营销内容，请确认客户愿意接收"));
-      flags.appendChild(li);
-    }
+    showFlags(node.querySelector(".flags"), d, FLAG_LABELS);
 
     if (d.manual_reason) {
       const m = node.querySelector(".manual");

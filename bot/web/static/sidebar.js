@@ -1,6 +1,6 @@
 /* draftbot chat sidebar (聊天工具栏): the open chat's customer, their drafts, 插入 through WeCom's JS-SDK.
  *
- * Order of an insert (see bot/api/sidebar.py): ask the server whether this exact text may go out now
+ * Order of an insert (see bot/api/sidebar/drafts.py): ask the server whether this exact text may go out now
  * (/check, changes nothing) -> wx.invoke("sendChatMessage") with exactly the text the server answered
  * -> only on "sendChatMessage:ok", record it approved and sent (/sent). A failed record never offers
  * to insert again: the message is already in the chat.
@@ -24,23 +24,10 @@
 
   /* ---------------- small helpers ---------------- */
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  const norm = (s) => (s || "").trim();
+  const { el, norm, parseTime, showFlags } = window.draftbot;   // common.js
 
   function pct(p) {
     return typeof p === "number" && isFinite(p) ? Math.round(p * 100) + "%" : "";
-  }
-
-  /** Server times are aware UTC ISO strings; a naive one is read as UTC too. */
-  function parseTime(iso) {
-    if (!iso) return new Date(NaN);
-    return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + "Z");
   }
 
   function when(iso) {
@@ -58,42 +45,7 @@
     drop(key) { try { window.sessionStorage.removeItem(key); } catch { /* fine */ } },
   };
 
-  /* ---------------- reasons in Chinese ---------------- */
-
-  const STATUS_NAMES = {
-    pending: "待回复", needs_manual: "需人工回复", approved: "已批准", sent: "已发送", send_failed: "发送失败",
-    blocked: "已拦截", rejected: "已选择不发", superseded: "已被客户的新消息取代",
-  };
-
-  /** The server's reasons are English (the same as the staff API); show the known ones in Chinese. */
-  function translate(reason) {
-    const text = String(reason || "");
-    const rules = [
-      [/^the customer opted out of promotional messages(?: on (\S+))? \(退订\)$/, (m) => `客户已退订营销消息${m[1] ? `（${m[1]}）` : ""}，不能再发促销内容`],
-      [/^(\d+) promotional message\(s\) already sent to this customer in the last 24 h \(cap (\d+)\)$/, (m) => `24 小时内已给该客户发过 ${m[1]} 条营销消息（上限 ${m[2]} 条）`],
-      [/^(\d+) promotional messages already sent in the last 7 days \(cap (\d+)\)$/, (m) => `7 天内已给该客户发过 ${m[1]} 条营销消息（上限 ${m[2]} 条）`],
-      [/^quiet hours: promotional messages wait until (\S+)$/, (m) => `免打扰时段：营销消息要等到 ${m[1]} 以后再发`],
-      [/^contains sensitive words: (.+?)(?:; edit before approving)?$/, (m) => `含敏感词：${m[1]}，请修改后再插入`],
-      [/^the text contains sensitive words \((.+)\): edit it before approving$/, (m) => `文字含敏感词（${m[1]}），请修改后再插入`],
-      [/^draft \d+ is (\w+) and can no longer be (?:approved|rejected)$/, (m) => `这条草稿${STATUS_NAMES[m[1]] || m[1]}，不能再处理`],
-      [/^draft \d+ is already approved with other text$/, () => "这条草稿已按另一段文字批准，不能改动内容"],
-      [/^draft \d+ needs a manual reply/, () => "这条草稿需要你写好回复内容"],
-      [/^draft \d+ is assigned to (.+)$/, (m) => `这条草稿分配给了 ${m[1]}`],
-      [/^no draft \d+$/, () => "找不到这条草稿（可能不属于你）"],
-      [/^intent (\S+) is marked marketing$/, (m) => `意图 ${m[1]} 属于营销`],
-      [/^promotional wording: (.+)$/, (m) => `含促销用语：${m[1]}`],
-      [/^no intent is certain enough \(best guess (\S+) at ([\d.]+)\)$/, (m) => `没有足够确定的意图（最接近 ${m[1]}，${pct(parseFloat(m[2]))}）`],
-      [/^not signed in to the sidebar/, () => "登录已过期：请关闭侧边栏后重新打开"],
-      [/^missing or wrong X-CSRF-Token header/, () => "页面已过期：请重新打开侧边栏"],
-    ];
-    return text.split("; ").map((part) => {
-      for (const [pattern, say] of rules) {
-        const m = part.match(pattern);
-        if (m) return say(m);
-      }
-      return part;
-    }).join("；");
-  }
+  /* ---------------- labels ---------------- */
 
   const FLAG_LABELS = { marketing: "营销内容", low_confidence: "把握不大", sensitive: "敏感词", held: "暂缓" };
 
@@ -122,7 +74,7 @@
     if (!res.ok) {
       const detail = data && data.detail;
       let reason;
-      if (typeof detail === "string") reason = translate(detail);
+      if (typeof detail === "string") reason = detail;
       else if (Array.isArray(detail)) reason = detail.map((d) => (d && d.msg ? String(d.msg).replace(/^Value error, /, "") : "")).join("；");
       else reason = raw ? raw.slice(0, 200) : "没有更多信息";
       throw new ApiError(`${reason}（${res.status}）`, res.status);
@@ -324,7 +276,7 @@
     list.textContent = "";
     const checks = Array.isArray(d.checks) ? d.checks : [];
     for (const c of checks) {
-      const li = el("li", "check check-" + String(c.code || "other").replace(/[^\w-]/g, ""), translate(c.reason));
+      const li = el("li", "check check-" + String(c.code || "other").replace(/[^\w-]/g, ""), c.reason);
       li.dataset.testid = "draft-check";
       list.appendChild(li);
     }
@@ -349,26 +301,12 @@
     node.querySelector(".card-message").textContent = d.message_text || "";
     updateChecks(entry, d);
 
-    const flags = node.querySelector(".flags");
     const checkCodes = new Set((d.checks || []).map((c) => c.code));
-    for (const flag of Array.isArray(d.flags) ? d.flags : []) {
-      if (flag.code === "sensitive" && checkCodes.has("sensitive")) continue;   // said above already
-      const li = el("li", "flag flag-" + String(flag.code || "other").replace(/[^\w-]/g, ""));
-      li.dataset.testid = "draft-flag";
-      li.appendChild(el("span", "badge", FLAG_LABELS[flag.code] || flag.code || "提示"));
-      li.appendChild(el("span", "flag-reason", translate(flag.reason)));
-      flags.appendChild(li);
-    }
-    if (d.marketing && !(d.flags || []).some((f) => f.code === "marketing")) {
-      const li = el("li", "flag flag-marketing");
-      li.dataset.testid = "draft-flag";
-      li.appendChild(el("span", "badge", FLAG_LABELS.marketing));
-      li.appendChild(el("span", "flag-reason", "这条回复含营销内容，请确认客户愿意接收"));
-      flags.appendChild(li);
-    }
+    // a sensitive flag is said above already when the checks carry it
+    showFlags(node.querySelector(".flags"), d, FLAG_LABELS, (flag) => flag.code === "sensitive" && checkCodes.has("sensitive"));
     if (d.manual_reason) {
       const m = node.querySelector(".manual");
-      m.textContent = "需要人工回复：" + translate(d.manual_reason);
+      m.textContent = "需要人工回复：" + d.manual_reason;
       m.hidden = false;
     }
 

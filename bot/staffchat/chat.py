@@ -1,0 +1,72 @@
+"""What every part of the staff app chat shares: who may decide, a draft's warnings, texts to staff."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.db.models import Draft
+from bot.errors import WeComError
+from bot.metrics import Metrics
+from bot.outbox import Outbox
+from bot.wecom.cards import text_message
+from bot.wecom.client import WeComClient
+
+log = logging.getLogger(__name__)
+
+
+class AppChat:
+    """The app chat's settings, WeCom client and outbox, and what both the jobs and the callbacks need."""
+
+    def __init__(self, *, settings: Settings, client: WeComClient, outbox: Outbox, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.client = client
+        self.outbox = outbox
+        self.metrics = metrics
+
+    # -- who may decide -------------------------------------------------------------------------
+
+    def role(self, user: str) -> str:
+        return "admin" if user in self.settings.admins else "staff"
+
+    def may_decide(self, draft: Draft, user: str) -> bool:
+        """The assignee decides; unassigned drafts are for the approvers; admins decide all."""
+        if user in self.settings.admins:
+            return True
+        if draft.assignee:
+            return draft.assignee == user
+        return user in self.settings.approvers
+
+    def _decidable(self, user: str):  # noqa: ANN202
+        if user in self.settings.admins:
+            return True
+        if user in self.settings.approvers:
+            return or_(Draft.assignee == user, Draft.assignee.is_(None))
+        return Draft.assignee == user
+
+    # -- shared by cards and commands -----------------------------------------------------------
+
+    def _warnings(self, session: Session, draft: Draft, now: datetime) -> list[dict]:
+        """The draft's flags and what would stop or delay it now, each with its reason."""
+        return [*draft.flags, *self.outbox.checks(session, draft, now=now)]
+
+    def _reply(self, user: str, content: str) -> None:
+        """Answer a staff member now; a WeCom failure is logged, never raised (the decision stands)."""
+        try:
+            self.client.post("message/send", text_message(user, content, agentid=self.settings.wecom_agent_id))
+        except WeComError as exc:
+            log.warning("reply to %s not delivered: %s", user, exc)
+
+    def _notify_text(self, users: list[str], content: str) -> None:
+        """A notification worth retrying: raises for a failure worth another try (the job runs again)."""
+        message = text_message(users, content, agentid=self.settings.wecom_agent_id, dedupe=True)
+        try:
+            self.client.post("message/send", message)
+        except WeComError as exc:
+            if exc.retryable:
+                raise
+            log.error("notification to %s refused by WeCom: %s", ", ".join(users), exc)
