@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -52,16 +53,27 @@ class Report:
 
 def cross_validate(
     texts: Sequence[str], labels: Sequence[str], *, folds: int = 5, target_precision: float = 0.95,
-    seed: int = 0, progress: Progress | None = None,
+    seed: int = 0, progress: Progress | None = None, stable_folds: bool = False,
 ) -> Report:
-    """Stratified k-fold: each fold's model (with its own threshold) predicts the fold it never saw."""
+    """Stratified k-fold: each fold's model (with its own threshold) predicts the fold it never saw.
+
+    `stable_folds`: folds fixed by a hash of each text instead (see `stable_folds`), so an example is
+    held out in the same fold in every version of the data. Comparing two versions (configuration
+    publishing) then measures their edits, not a reshuffle: with shuffled folds, adding two examples
+    moves a thousand others to other folds and accuracy changes by a point or more by chance.
+    """
     texts, labels = list(texts), list(labels)
-    smallest = min(Counter(labels).values())
-    folds = max(2, min(folds, smallest))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    if stable_folds:
+        splits = list(_stable_splits(texts, labels, folds))
+        method = f"{folds}-fold cross-validation (folds fixed by text)"
+    else:
+        smallest = min(Counter(labels).values())
+        folds = max(2, min(folds, smallest))
+        splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(texts, labels))
+        method = f"stratified {folds}-fold cross-validation"
     predictions: list[Prediction | None] = [None] * len(texts)
     thresholds = []
-    for number, (train, test) in enumerate(splitter.split(texts, labels), start=1):
+    for number, (train, test) in enumerate(splits, start=1):
         if progress:
             progress("cross-validation", number - 1, folds)
         model = IntentClassifier.fit([texts[i] for i in train], [labels[i] for i in train], target_precision=target_precision, seed=seed)
@@ -71,9 +83,31 @@ def cross_validate(
     if progress:
         progress("cross-validation", folds, folds)
     return build_report(
-        texts, labels, predictions, threshold=float(np.mean(thresholds)), target_precision=target_precision,
-        method=f"stratified {folds}-fold cross-validation",
+        texts, labels, predictions, threshold=float(np.mean(thresholds)), target_precision=target_precision, method=method,
     )
+
+
+def stable_folds(texts: Sequence[str], labels: Sequence[str], folds: int) -> list[int]:
+    """The fold of each example: within each label, examples in the order of a hash of their text are
+    dealt to the folds in turn. Every label is spread over all folds (each model sees most examples of
+    every intent), and an edit to one intent leaves the folds of every other intent's examples as they were."""
+    def digest(text: str) -> int:
+        return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+    fold_of = [0] * len(texts)
+    for label in sorted(set(labels)):
+        members = sorted((i for i, name in enumerate(labels) if name == label), key=lambda i: (digest(texts[i]), i))
+        for position, index in enumerate(members, start=digest(label) % folds):
+            fold_of[index] = position % folds
+    return fold_of
+
+
+def _stable_splits(texts: list[str], labels: list[str], folds: int):  # noqa: ANN202 (yields (train, test) index lists)
+    fold_of = stable_folds(texts, labels, folds)
+    for fold in range(folds):
+        test = [i for i, f in enumerate(fold_of) if f == fold]
+        if test:
+            yield [i for i, f in enumerate(fold_of) if f != fold], test
 
 
 def held_out(model: IntentClassifier, texts: Sequence[str], labels: Sequence[str], *, method: str) -> Report:
