@@ -1,4 +1,4 @@
-"""Editing intents in a draft configuration: pure functions from ConfigFiles to new ConfigFiles.
+"""Editing intents in a draft configuration: pure functions from ConfigFiles to an `Edit`.
 
 The console's intent pages call these and save the result with `workspace.save`. The rules live
 here, not in the routes, so they are tested without a server:
@@ -11,9 +11,7 @@ here, not in the routes, so they are tested without a server:
 - the intents the service itself acts on by name (opt-out ledger, urgent complaints, no selling)
   cannot be renamed, and the opt-out intent cannot be disabled or deleted.
 
-Problems are in Chinese, for the admin. Intent files are written the way the shipped ones read:
-the header through `yaml.safe_dump`, the examples as a block list of double-quoted strings with
-only what YAML requires escaped (so emoji and Chinese stay as they are).
+Problems are in Chinese, for the admin. Reading and writing the files is `intent_files`.
 """
 
 from __future__ import annotations
@@ -21,94 +19,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
 
-import yaml
-
-from bot.config_store import INTENTS, PERSONAS, ConfigFiles
-from bot.drafting import OPT_OUT_INTENT, URGENT_INTENTS
+from bot.config_store import ConfigFiles
+from bot.console.config_paths import intent_path, persona_names, template_path
+from bot.console.intent_files import ALWAYS_ON, EditRefused, IntentDoc, IntentSet, dump_intent, read_intents
 from bot.nlu.intents import FALLBACK, MIN_EXAMPLES
 from bot.nlu.normalise import normalise
-from bot.persona.lint import NO_SELLING, RECOMMENDED_EXAMPLES
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_ID = 40
 MAX_DESCRIPTION = 300
 MAX_EXAMPLE = 300
 MAX_BATCH = 500
-
-# Why an intent's name matters to the service itself (renaming it would silently switch that off).
-SPECIAL = {
-    OPT_OUT_INTENT: "客户说退订时，系统据此自动登记退订，之后不再向他推送营销内容",
-    **{i: "系统据此把草稿标为紧急，超时未处理会提醒管理员；话术必须道歉" for i in URGENT_INTENTS},
-    **{i: "话术检查据此禁止在回复里推销" for i in NO_SELLING if i not in URGENT_INTENTS and i != OPT_OUT_INTENT},
-}
-# Intents that may not be switched off: opt-outs must always be recognised and honoured.
-ALWAYS_ON = (OPT_OUT_INTENT,)
-
-
-class EditRefused(Exception):
-    """An edit that was not made. `field` is the form field the problems belong next to;
-    `kind` is "invalid" (bad input), "conflict" (clashes with what is there) or "missing"."""
-
-    def __init__(self, problems: list[str] | str, *, field: str = "", kind: str = "invalid") -> None:
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        self.field = field
-        self.kind = kind
-        super().__init__("；".join(self.problems))
-
-
-@dataclass(frozen=True)
-class IntentDoc:
-    """One intent file as the console edits it (tolerant: a new intent may have no examples yet)."""
-
-    intent: str
-    description: str
-    marketing: bool
-    enabled: bool
-    examples: tuple[str, ...]
-
-    @property
-    def path(self) -> str:
-        return intent_path(self.intent)
-
-    @property
-    def special(self) -> str:
-        """Why the service relies on this intent's name ('' for an ordinary intent)."""
-        return SPECIAL.get(self.intent, "")
-
-    @property
-    def always_on(self) -> bool:
-        """May not be disabled or deleted (see ALWAYS_ON)."""
-        return self.intent in ALWAYS_ON
-
-    def warnings(self) -> list[str]:
-        """What keeps this intent from being published or working well, in plain words."""
-        count = len(self.examples)
-        if not self.enabled:
-            return []
-        if count < MIN_EXAMPLES:
-            return [f"只有 {count} 条例句，至少要 {MIN_EXAMPLES} 条才能发布。请再添加 {MIN_EXAMPLES - count} 条，或先停用这个意图。"]
-        if count < RECOMMENDED_EXAMPLES:
-            return [f"只有 {count} 条例句；{RECOMMENDED_EXAMPLES} 条以上、说法多样，识别才可靠。"]
-        return []
-
-
-@dataclass(frozen=True)
-class IntentSet:
-    """Every intent file of a configuration: the readable ones, and the paths that could not be read."""
-
-    docs: dict[str, IntentDoc]
-    broken: dict[str, str]  # path -> what is wrong
-
-    def get(self, intent: str) -> IntentDoc:
-        doc = self.docs.get(intent)
-        if doc is None:
-            raise EditRefused(f"没有意图 {intent}。", kind="missing")
-        return doc
-
-    def enabled(self) -> list[str]:
-        return [i for i, doc in self.docs.items() if doc.enabled]
 
 
 @dataclass(frozen=True)
@@ -121,92 +43,8 @@ class Edit:
     count: int = 1  # how many examples an add or a create added
 
 
-# ----- reading and writing intent files ------------------------------------------------------------
-
-
-def intent_path(intent: str) -> str:
-    return f"{INTENTS}/{intent}.yml"
-
-
-def template_path(persona: str, intent: str) -> str:
-    return f"{PERSONAS}/{persona}/templates/{intent}.j2"
-
-
-def personas(files: ConfigFiles) -> list[str]:
-    """The personas of a configuration (folders with a persona.yml)."""
-    found = set()
-    for path in files.files:
-        parts = PurePosixPath(path).parts
-        if len(parts) == 3 and parts[0] == PERSONAS and parts[2] == "persona.yml":
-            found.add(parts[1])
-    return sorted(found)
-
-
-def read_intents(files: ConfigFiles) -> IntentSet:
-    docs: dict[str, IntentDoc] = {}
-    broken: dict[str, str] = {}
-    for path in sorted(files.files):
-        parts = PurePosixPath(path).parts
-        if len(parts) != 2 or parts[0] != INTENTS or not parts[1].endswith(".yml"):
-            continue
-        try:
-            doc = parse_intent(PurePosixPath(path).stem, files.files[path])
-        except EditRefused as exc:
-            broken[path] = exc.problems[0]
-        else:
-            docs[doc.intent] = doc
-    return IntentSet(docs, broken)
-
-
-def parse_intent(intent: str, text: str) -> IntentDoc:
-    """Read one intent file leniently (any number of examples); refuse what cannot be edited safely."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise EditRefused(f"不是有效的 YAML：{getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise EditRefused("内容应为包含 intent、description、examples 的映射")
-    if data.get("intent") != intent:
-        raise EditRefused(f"intent 应与文件名 {intent} 相同")
-    examples = data.get("examples") or []
-    if not isinstance(examples, list) or not all(isinstance(e, (str, int, float)) for e in examples):
-        raise EditRefused("examples 应为文字列表")
-    marketing, enabled = data.get("marketing", False), data.get("enabled", True)
-    if not isinstance(marketing, bool) or not isinstance(enabled, bool):
-        raise EditRefused("marketing 和 enabled 只能是 true 或 false")
-    return IntentDoc(intent=intent, description=str(data.get("description") or "").strip(), marketing=marketing,
-                     enabled=enabled, examples=tuple(str(e).strip() for e in examples if str(e).strip()))
-
-
-def dump_intent(doc: IntentDoc) -> str:
-    """The file text: a readable header, then one double-quoted example per line (as shipped)."""
-    header = {"intent": doc.intent, "description": doc.description, "marketing": doc.marketing}
-    if not doc.enabled:
-        header["enabled"] = False
-    text = yaml.safe_dump(header, allow_unicode=True, sort_keys=False, width=1_000_000, default_flow_style=False)
-    if not doc.examples:
-        return text + "examples: []\n"
-    return text + "examples:\n" + "".join(f"  - {_double_quoted(e)}\n" for e in doc.examples)
-
-
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\\0"}
-
-
-def _double_quoted(text: str) -> str:
-    """A YAML double-quoted scalar escaping only backslash, quote and characters YAML may not carry."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or 0xD800 <= code <= 0xDFFF or code in (0xFEFF, 0xFFFE, 0xFFFF, 0x2028, 0x2029):
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
 def _with(files: ConfigFiles, *docs: IntentDoc, remove: tuple[str, ...] = (), add: dict[str, str] | None = None) -> ConfigFiles:
+    """The files with these intent docs written, `remove` paths gone and `add` files put in."""
     new = {path: text for path, text in files.files.items() if path not in remove}
     new.update({doc.path: dump_intent(doc) for doc in docs})
     new.update(add or {})
@@ -291,6 +129,10 @@ def _locate(doc: IntentDoc, index: int, old: str) -> int:
     raise EditRefused("这条例句已被修改或删除（可能是其他管理员刚改过），请刷新页面后再试。", kind="conflict")
 
 
+def _without(doc: IntentDoc, position: int) -> IntentDoc:
+    return replace(doc, examples=doc.examples[:position] + doc.examples[position + 1:])
+
+
 def _keep_enough(doc: IntentDoc, remaining: int, action: str) -> None:
     """Refuse taking a publishable enabled intent below MIN_EXAMPLES (one already below may shrink: it is being built)."""
     if doc.enabled and len(doc.examples) >= MIN_EXAMPLES > remaining:
@@ -308,7 +150,7 @@ def edit_example(files: ConfigFiles, intent: str, index: int, old: str, text: st
     _check_length([example], "text")
     if example == old:
         return Edit(files, f"意图 {intent}：例句未改动", intent)
-    others = {**intents.docs, intent: replace(doc, examples=doc.examples[:position] + doc.examples[position + 1:])}
+    others = {**intents.docs, intent: _without(doc, position)}
     clash = _clash(_index(others.values()), example, intent)
     if clash:
         raise EditRefused(clash, field="text", kind="conflict")
@@ -321,7 +163,7 @@ def delete_example(files: ConfigFiles, intent: str, index: int, old: str) -> Edi
     doc = read_intents(files).get(intent)
     position = _locate(doc, index, old)
     _keep_enough(doc, len(doc.examples) - 1, "删除")
-    new = replace(doc, examples=doc.examples[:position] + doc.examples[position + 1:])
+    new = _without(doc, position)
     return Edit(_with(files, new), f"意图 {intent}：删除例句{_quote(old)}", intent)
 
 
@@ -339,7 +181,7 @@ def move_example(files: ConfigFiles, intent: str, index: int, old: str, target: 
     if any(normalise(e) == normalise(old) for e in destination.examples):
         raise EditRefused(f"{target} 已有{_quote(old)}，不必移动；要去掉 {intent} 里的这一条请点“删除”。", field="target", kind="conflict")
     _keep_enough(doc, len(doc.examples) - 1, "移走这条例句")
-    source = replace(doc, examples=doc.examples[:position] + doc.examples[position + 1:])
+    source = _without(doc, position)
     destination = replace(destination, examples=destination.examples + (old,))
     return Edit(_with(files, source, destination), f"意图 {intent}：把例句{_quote(old)}移到 {target}", intent)
 
@@ -365,7 +207,7 @@ def _check_new_id(files: ConfigFiles, intents: IntentSet, new_id: str, field: st
         raise EditRefused("fallback 是保留名：置信度不够时使用的兜底话术。请换一个名字。", field=field)
     if new_id in intents.docs or intent_path(new_id) in files.files:
         raise EditRefused(f"已经有意图 {new_id} 了，请换一个名字。", field=field, kind="conflict")
-    taken = [p for p in personas(files) if template_path(p, new_id) in files.files]
+    taken = [p for p in persona_names(files) if template_path(p, new_id) in files.files]
     if taken:
         raise EditRefused(f"人设 {'、'.join(taken)} 已有话术模板 {new_id}.j2，请换一个名字。", field=field, kind="conflict")
 
@@ -377,7 +219,7 @@ def create_intent(files: ConfigFiles, intent: str, description: str, marketing: 
     _check_new_id(files, intents, intent, "intent")
     doc = IntentDoc(intent=intent, description=_check_description(description), marketing=marketing, enabled=True, examples=())
     starters = {template_path(p, intent): files.files[template_path(p, FALLBACK)]
-                for p in personas(files) if template_path(p, FALLBACK) in files.files}
+                for p in persona_names(files) if template_path(p, FALLBACK) in files.files}
     files = _with(files, doc, add=starters)
     count = 0
     if examples.strip():
@@ -411,8 +253,8 @@ def rename_intent(files: ConfigFiles, intent: str, new_id: str) -> Edit:
         raise EditRefused(f"{intent} 不能改名：{doc.special}。", field="new_id", kind="conflict")
     _check_new_id(files, intents, new_id, "new_id")
     moved = {template_path(p, new_id): files.files[template_path(p, intent)]
-             for p in personas(files) if template_path(p, intent) in files.files}
-    old_templates = tuple(template_path(p, intent) for p in personas(files))
+             for p in persona_names(files) if template_path(p, intent) in files.files}
+    old_templates = tuple(template_path(p, intent) for p in persona_names(files))
     new_files = _with(files, replace(doc, intent=new_id), remove=(doc.path, *old_templates), add=moved)
     return Edit(new_files, f"意图 {intent} 改名为 {new_id}" + (f"（连同 {len(moved)} 个话术模板）" if moved else ""), new_id)
 
@@ -446,6 +288,6 @@ def delete_intent(files: ConfigFiles, intent: str, confirm: str) -> Edit:
     if confirm.strip() != intent:
         raise EditRefused(f"请在框里输入 {intent} 确认删除。", field="confirm")
     _may_switch_off(intents, doc, "删除")
-    templates = tuple(p for p in (template_path(x, intent) for x in personas(files)) if p in files.files)
+    templates = tuple(p for p in (template_path(x, intent) for x in persona_names(files)) if p in files.files)
     return Edit(_with(files, remove=(doc.path, *templates)),
                 f"删除意图 {intent}（{len(doc.examples)} 条例句" + (f"、{len(templates)} 个话术模板）" if templates else "）"), intent)

@@ -16,7 +16,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.config_store import ConfigFiles
-from bot.console.intent_editing import read_intents, split_examples
+from bot.console.intent_editing import split_examples
+from bot.console.intent_files import read_intents
 from bot.db.models import Draft
 from bot.drafts.lifecycle import Status
 from bot.nlu.intents import FALLBACK

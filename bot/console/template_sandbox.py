@@ -210,7 +210,7 @@ def preview(task: dict[str, Any]) -> dict[str, Any]:
     if not any(b["kind"] in ("timeout", "memory", "recursion") for b in answer["broken"]):
         problems = _lint(book, renderer, persona, [intent])
         answer["problems"] = [_problem(p) for p in problems
-                              if _about(p, intent) and not p.message.startswith("does not render")]
+                              if _about(p, intent) and p.rule != "renders"]  # render failures are in "broken"
     return answer
 
 

@@ -30,12 +30,18 @@ SAMPLE_CONTEXTS = (
 
 @dataclass(frozen=True)
 class Problem:
-    """One linter finding, naming the file and the item."""
+    """One linter finding, naming the file and the item.
+
+    `message` is in Chinese because the admins who fix templates read it, in the console and in
+    `draftbot check`; `rule` says which check found it, so callers can pick findings without
+    matching the wording.
+    """
 
     severity: str  # "error" | "warning"
     path: str
     item: str
     message: str
+    rule: str  # template, variations, entity, renders, max_chars, address, emoji, selling, apology, next_step, examples
 
     def __str__(self) -> str:
         return f"{self.path}: {self.item}: {self.message}"
@@ -52,10 +58,11 @@ def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent]) -> list[P
                 variations = renderer.variations(name, intent)
                 template = renderer.template_for(name, intent).filename or f"{name}/{intent}.j2"
             except Exception as exc:
-                problems.append(Problem("error", f"{persona.directory}/templates/{intent}.j2", intent, str(exc)))
+                problems.append(Problem("error", f"{persona.directory}/templates/{intent}.j2", intent, f"话术模板无法读取：{exc}", "template"))
                 continue
             if len(variations) < 2 and intent != FALLBACK:
-                problems.append(Problem("warning", template, intent, f"only {len(variations)} variation; add v2 so customers do not get the same words every time"))
+                problems.append(Problem("warning", template, intent,
+                                        f"只有 {len(variations)} 种说法：至少写两种（v1、v2），客户才不会每次收到一样的话。", "variations"))
             for variation in variations:
                 for context in SAMPLE_CONTEXTS:
                     problems.extend(_check_one(renderer, book, name, intent, variation, context))
@@ -69,26 +76,28 @@ def _check_one(renderer: Renderer, book: PersonaBook, name: str, intent: str, va
     except Exception as exc:
         missing = next((e for e in ENTITY_SAMPLES if e not in context and f"'{e}' is undefined" in str(exc)), None)
         if missing:
-            hint = f"uses {missing} with no wording for when the customer gave none ({{% if {missing} is defined %}}...{{% else %}}...{{% endif %}})"
-            return [Problem("error", f"{name}/{intent}", variation, hint)]
-        return [Problem("error", f"{name}/{intent}", variation, f"does not render: {exc}")]
+            hint = (f"用到了 {missing}，但客户没提到 {missing} 时没有备用说法："
+                    f"请写成 {{% if {missing} is defined %}}…{{% else %}}…{{% endif %}}。")
+            return [Problem("error", f"{name}/{intent}", variation, hint, "entity")]
+        return [Problem("error", f"{name}/{intent}", variation, f"无法渲染：{exc}", "renders")]
     where, item, text = rendered.template, f"{intent} {variation}", rendered.text
     found = []
+    # The persona is named: the template may be one it inherits (the path then names another persona).
     if len(text) > persona.max_chars:
-        found.append(Problem("error", where, item, f"{len(text)} characters, over {name}'s max_chars {persona.max_chars}"))
-    if persona.address == "您" and "你" in text:
-        found.append(Problem("error", where, item, f"{name} addresses customers as 您 but the draft says 你"))
-    if persona.address == "你" and "您" in text:
-        found.append(Problem("error", where, item, f"{name} addresses customers as 你 but the draft says 您"))
+        found.append(Problem("error", where, item, f"共 {len(text)} 个字，超过了人设 {name} 的字数上限 {persona.max_chars}。", "max_chars"))
+    wrong = {"您": "你", "你": "您"}.get(persona.address)
+    if wrong and wrong in text:
+        found.append(Problem("error", where, item, f"人设 {name} 称呼客户为“{persona.address}”，但话术里出现了“{wrong}”。", "address"))
     if not persona.emoji and EMOJI.search(text):
-        found.append(Problem("error", where, item, f"{name} uses no emoji but the draft has {EMOJI.search(text).group()}"))
+        found.append(Problem("error", where, item, f"人设 {name} 不用表情，但话术里有 {EMOJI.search(text).group()}。", "emoji"))
     if intent in NO_SELLING and promotional_words(text):
-        words = ", ".join(promotional_words(text))
-        found.append(Problem("error", where, item, f"a {intent} reply must not promote anything, but says {words}"))
+        words = "、".join(promotional_words(text))
+        found.append(Problem("error", where, item, f"这类回复（{intent}）不能推销，但出现了：{words}。", "selling"))
     if intent in APOLOGISE and not APOLOGY.search(text):
-        found.append(Problem("error", where, item, f"a {intent} reply must apologise (抱歉, 对不起...)"))
+        found.append(Problem("error", where, item, f"这类回复（{intent}）必须先道歉（抱歉、对不起……）。", "apology"))
     if intent in APOLOGISE and not NEXT_STEP.search(text):
-        found.append(Problem("warning", where, item, f"a {intent} reply should commit to a concrete next step and time (今天内回电, 30 分钟内...)"))
+        found.append(Problem("warning", where, item, f"这类回复（{intent}）最好给出具体的下一步和时间（今天内回电、30 分钟内……）。",
+                             "next_step"))
     return found
 
 
@@ -97,11 +106,14 @@ def lint_intents(intents: list[Intent]) -> list[Problem]:
     problems = []
     for intent in intents:
         if len(intent.examples) < RECOMMENDED_EXAMPLES:
-            problems.append(Problem(
-                "warning", intent.path or f"{intent.intent}.yml", "examples",
-                f"only {len(intent.examples)} examples; {RECOMMENDED_EXAMPLES} or more make the intent reliable",
-            ))
+            problems.append(Problem("warning", intent.path or f"{intent.intent}.yml", "examples",
+                                    few_examples(len(intent.examples)), "examples"))
     return problems
+
+
+def few_examples(count: int) -> str:
+    """Why an intent with fewer than RECOMMENDED_EXAMPLES examples is a warning (also on the console's intent pages)."""
+    return f"只有 {count} 条例句；{RECOMMENDED_EXAMPLES} 条以上、说法多样，识别才可靠。"
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from bot.config_store import ConfigFiles
 from bot.console import intent_editing as editing
-from bot.console.intent_editing import EditRefused, IntentDoc
+from bot.console.intent_files import EditRefused, IntentDoc, dump_intent, read_intents
 from bot.errors import DataFileError
 from bot.nlu.intents import MIN_EXAMPLES, load_intent, load_intents
 from bot.persona.lint import lint
@@ -29,7 +26,7 @@ def files() -> ConfigFiles:
 
 
 def examples(files: ConfigFiles, intent: str) -> tuple[str, ...]:
-    return editing.read_intents(files).get(intent).examples
+    return read_intents(files).get(intent).examples
 
 
 def loads_and_lints(files: ConfigFiles) -> list:
@@ -40,45 +37,6 @@ def loads_and_lints(files: ConfigFiles) -> list:
         errors = [p for p in lint(book, Renderer(book), intents) if p.severity == "error"]
     assert errors == []
     return intents
-
-
-# ----- reading and writing ---------------------------------------------------------------------------
-
-
-def test_every_shipped_intent_file_is_written_back_byte_for_byte() -> None:
-    shipped = ConfigFiles.from_directories(ROOT / "intents", ROOT / "persona_styles")
-    intents = editing.read_intents(shipped)
-    assert len(intents.docs) >= 18 and intents.broken == {}
-    for doc in intents.docs.values():
-        assert editing.dump_intent(doc) == shipped.files[doc.path]
-
-
-def test_a_written_file_is_a_block_list_of_double_quoted_examples(tmp_path: Path) -> None:
-    doc = IntentDoc("gift_card", "客户问礼品卡: 怎么买 #1", True, False, ("礼品卡怎么买😀", 'say "hi"', "666", "a\\b"))
-    text = editing.dump_intent(doc)
-    assert text.splitlines()[-4:] == ['  - "礼品卡怎么买😀"', '  - "say \\"hi\\""', '  - "666"', '  - "a\\\\b"']
-    assert "enabled: false" in text
-    path = tmp_path / "gift_card.yml"
-    path.write_text(text, encoding="utf-8")
-    loaded = load_intent(path)
-    assert (loaded.description, loaded.marketing, loaded.enabled, loaded.examples) == (doc.description, True, False, doc.examples)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(min_size=1, max_size=30).map(editing.clean_example).filter(bool), min_size=MIN_EXAMPLES, max_size=8))
-def test_any_example_text_survives_the_round_trip(texts: list[str]) -> None:
-    doc = IntentDoc("x", "说明", False, True, tuple(texts))
-    data = yaml.safe_load(editing.dump_intent(doc))
-    assert data["examples"] == texts
-    assert editing.parse_intent("x", editing.dump_intent(doc)) == doc
-
-
-def test_a_file_that_cannot_be_read_is_reported_not_fatal(files: ConfigFiles) -> None:
-    broken = ConfigFiles({**files.files, "intents/bad.yml": "intent: bad\n  examples: [oops\n", "intents/other.yml": "intent: x\n"})
-    intents = editing.read_intents(broken)
-    assert set(intents.broken) == {"intents/bad.yml", "intents/other.yml"}
-    assert "intent 应与文件名 other 相同" in intents.broken["intents/other.yml"]
-    assert "greeting" in intents.docs
 
 
 # ----- examples ----------------------------------------------------------------------------------------
@@ -162,7 +120,7 @@ def test_move_an_example_to_another_intent(files: ConfigFiles) -> None:
 
 def test_move_refuses_what_the_target_has_and_a_source_left_too_small(files: ConfigFiles) -> None:
     disabled = editing.set_enabled(files, "greeting", False).files
-    both = ConfigFiles({**disabled.files, "intents/greeting.yml": editing.dump_intent(
+    both = ConfigFiles({**disabled.files, "intents/greeting.yml": dump_intent(
         IntentDoc("greeting", "客户打招呼", False, False, (*examples(files, "greeting"), "太让人失望了")))})
     with pytest.raises(EditRefused, match="greeting 已有「太让人失望了」"):
         editing.move_example(both, "complaint", 4, "太让人失望了", "greeting")
@@ -178,7 +136,7 @@ def test_move_refuses_what_the_target_has_and_a_source_left_too_small(files: Con
 
 def test_create_an_intent_with_starter_templates(files: ConfigFiles) -> None:
     edit = editing.create_intent(files, "gift_card", " 客户问礼品卡 ", True)
-    doc = editing.read_intents(edit.files).get("gift_card")
+    doc = read_intents(edit.files).get("gift_card")
     assert (doc.description, doc.marketing, doc.enabled, doc.examples) == ("客户问礼品卡", True, True, ())
     for persona in PERSONAS:
         assert edit.files.files[f"persona_styles/{persona}/templates/gift_card.j2"] == \
@@ -189,7 +147,7 @@ def test_create_an_intent_with_starter_templates(files: ConfigFiles) -> None:
     filled = editing.add_examples(edit.files, "gift_card", "礼品卡怎么买\n礼品卡能送人吗\n礼品卡有效期多久\n礼品卡能退吗\n礼品卡余额怎么查").files
     intents = loads_and_lints(filled)
     assert "gift_card" in [i.intent for i in intents]
-    assert editing.read_intents(filled).get("gift_card").warnings()[0].startswith("只有 5 条例句")
+    assert read_intents(filled).get("gift_card").warnings()[0].startswith("只有 5 条例句")
 
 
 def test_create_with_examples_and_what_is_refused(files: ConfigFiles) -> None:
@@ -215,7 +173,7 @@ def test_create_with_examples_and_what_is_refused(files: ConfigFiles) -> None:
 
 def test_update_description_and_marketing(files: ConfigFiles) -> None:
     edit = editing.update_settings(files, "greeting", "客户打招呼、问在不在", True)
-    doc = editing.read_intents(edit.files).get("greeting")
+    doc = read_intents(edit.files).get("greeting")
     assert (doc.description, doc.marketing) == ("客户打招呼、问在不在", True)
     assert edit.what == "意图 greeting：修改说明、设为营销"
     with pytest.raises(EditRefused) as refused:
@@ -227,7 +185,7 @@ def test_rename_moves_the_file_and_every_template(files: ConfigFiles) -> None:
     edit = editing.rename_intent(files, "greeting", "hello")
     assert edit.intent == "hello" and edit.what == "意图 greeting 改名为 hello（连同 2 个话术模板）"
     assert "intents/greeting.yml" not in edit.files.files
-    assert editing.read_intents(edit.files).get("hello").examples == examples(files, "greeting")
+    assert read_intents(edit.files).get("hello").examples == examples(files, "greeting")
     for persona in PERSONAS:
         assert f"persona_styles/{persona}/templates/greeting.j2" not in edit.files.files
         assert edit.files.files[f"persona_styles/{persona}/templates/hello.j2"] == files.files[f"persona_styles/{persona}/templates/greeting.j2"]
@@ -251,7 +209,7 @@ def test_disable_and_enable(files: ConfigFiles) -> None:
     no_templates = ConfigFiles({p: t for p, t in edit.files.files.items() if not p.endswith("/greeting.j2")})
     loads_and_lints(no_templates)
     enabled = editing.set_enabled(edit.files, "greeting", True)
-    assert editing.read_intents(enabled.files).get("greeting") == editing.read_intents(files).get("greeting")
+    assert read_intents(enabled.files).get("greeting") == read_intents(files).get("greeting")
     assert editing.set_enabled(files, "greeting", True).files == files
 
 
@@ -271,7 +229,7 @@ def test_at_least_two_intents_stay_enabled_and_opt_out_stays_on(files: ConfigFil
 
 def test_enabling_is_refused_when_a_disabled_intent_repeats_an_enabled_one(files: ConfigFiles) -> None:
     disabled = editing.set_enabled(files, "greeting", False).files
-    clashing = ConfigFiles({**disabled.files, "intents/greeting.yml": editing.dump_intent(
+    clashing = ConfigFiles({**disabled.files, "intents/greeting.yml": dump_intent(
         IntentDoc("greeting", "客户打招呼", False, False, (*examples(files, "greeting"), "我要投诉你们店员")))})
     assert loads_and_lints(clashing)  # a disabled intent's examples are not checked against the others
     with pytest.raises(EditRefused) as refused:
@@ -295,13 +253,13 @@ def test_delete_an_intent_and_its_templates(files: ConfigFiles) -> None:
 def test_the_loader_accepts_enabled_and_skips_disabled_intents(tmp_path: Path) -> None:
     for name, enabled, count in (("a", True, 5), ("b", True, 5), ("c", False, 1)):
         doc = IntentDoc(name, "测试", False, enabled, tuple(f"{name}{i}" for i in range(count)))
-        (tmp_path / f"{name}.yml").write_text(editing.dump_intent(doc), encoding="utf-8")
+        (tmp_path / f"{name}.yml").write_text(dump_intent(doc), encoding="utf-8")
     assert [i.intent for i in load_intents(tmp_path)] == ["a", "b"]
     assert load_intent(tmp_path / "c.yml").enabled is False
     (tmp_path / "c.yml").write_text("intent: c\ndescription: x\nenabled: maybe\nexamples: []\n", encoding="utf-8")
     with pytest.raises(DataFileError, match="enabled"):
         load_intents(tmp_path)
-    (tmp_path / "b.yml").write_text(editing.dump_intent(IntentDoc("b", "测试", False, False, ())), encoding="utf-8")
+    (tmp_path / "b.yml").write_text(dump_intent(IntentDoc("b", "测试", False, False, ())), encoding="utf-8")
     (tmp_path / "c.yml").unlink()
     with pytest.raises(DataFileError, match="at least two enabled intents"):
         load_intents(tmp_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot import config_store
-from bot.console import intent_editing as editing
+from bot.console.intent_files import read_intents
 from bot.console import workspace
 from bot.db.models import AuditLog
 from tests.conftest import runtime
@@ -25,7 +25,7 @@ def active_files(admin: Admin):  # noqa: ANN201
 
 
 def examples(admin: Admin, intent: str) -> tuple[str, ...]:
-    return editing.read_intents(draft_files(admin)).get(intent).examples
+    return read_intents(draft_files(admin)).get(intent).examples
 
 
 def last_edit(admin: Admin) -> str:
@@ -72,7 +72,7 @@ def test_create_an_intent(admin: Admin) -> None:
     assert "/admin/personas/lucky/templates/gift_card" in page.text
     files = draft_files(admin)
     assert "persona_styles/lucky/templates/gift_card.j2" in files.files
-    assert editing.read_intents(files).get("gift_card").marketing is True
+    assert read_intents(files).get("gift_card").marketing is True
     assert "intents/gift_card.yml" not in active_files(admin).files  # the live configuration is untouched
     assert last_edit(admin) == "新建意图 gift_card（客户问礼品卡）"
 
@@ -168,7 +168,7 @@ def test_too_few_examples_after_a_delete_is_refused(admin: Admin) -> None:
 def test_settings(admin: Admin) -> None:
     response = admin.post("/admin/intents/greeting/settings", {"description": "客户打招呼", "marketing": "1"})
     assert response.status_code == 303
-    assert editing.read_intents(draft_files(admin)).get("greeting").marketing is True
+    assert read_intents(draft_files(admin)).get("greeting").marketing is True
     empty = admin.post("/admin/intents/greeting/settings", {"description": " "})
     assert empty.status_code == 422 and 'data-testid="field-error"' in empty.text
 

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.config_store import ConfigFiles
-from bot.console import persona_editing as editing
-from bot.console import template_sandbox
-from bot.console.persona_editing import Example, FieldErrors
+from bot.console import config_paths, persona_fields, persona_templates, preview_messages, template_preview, template_sandbox
+from bot.console.persona_fields import FieldErrors
+from bot.console.preview_messages import Example
 from bot.db.models import Draft
 from bot.persona.render import Renderer
 from bot.persona.styles import load_personas
@@ -38,30 +38,30 @@ def book_of(files: ConfigFiles):  # noqa: ANN201
 
 
 def test_the_draft_lists_personas_and_intents(files: ConfigFiles) -> None:
-    assert editing.persona_names(files) == ["_default", "lucky"]
-    assert editing.intent_names(files) == ["complaint", "greeting", "order_status", "promotion_inquiry", "fallback"]
-    lucky = editing.persona_info(files, "lucky")
+    assert config_paths.persona_names(files) == ["_default", "lucky"]
+    assert persona_templates.intent_names(files) == ["complaint", "greeting", "order_status", "promotion_inquiry", "fallback"]
+    lucky = persona_fields.persona_info(files, "lucky")
     assert (lucky.display_name, lucky.address, lucky.emoji, lucky.max_chars) == ("福利官 Lucky", "你", True, 120)
     assert lucky.kf_accounts == ("wkLUCKY",) and lucky.staff == ("zhangsan",) and lucky.archetype_label == "福利官 / 购物参谋"
 
 
 def test_unchanged_fields_leave_the_file_byte_for_byte(files: ConfigFiles) -> None:
-    for name in editing.persona_names(files):
-        assert editing.apply_form(files, name, editing.form_values(files, name)) is files
+    for name in config_paths.persona_names(files):
+        assert persona_fields.apply_form(files, name, persona_fields.form_values(files, name)) is files
 
 
 def test_field_edits_round_trip_through_the_real_loader(files: ConfigFiles) -> None:
-    values = {**editing.form_values(files, "lucky"), "sign_off": "—— 小 Lucky", "max_chars": "150", "emoji": "",
+    values = {**persona_fields.form_values(files, "lucky"), "sign_off": "—— 小 Lucky", "max_chars": "150", "emoji": "",
               "kf_accounts": "wkLUCKY, wkNEW\nwkNEW", "staff": "", "promise": "  帮你省钱  "}
-    edited = editing.apply_form(files, "lucky", values)
+    edited = persona_fields.apply_form(files, "lucky", values)
     book, text = book_of(edited)
     lucky = book["lucky"]
     assert (lucky.sign_off, lucky.max_chars, lucky.emoji, lucky.promise) == ("—— 小 Lucky", 150, False, "帮你省钱")
     assert lucky.kf_accounts == ("wkLUCKY", "wkNEW") and lucky.staff == ()
     assert text.endswith("—— 小 Lucky")
-    again = editing.form_values(edited, "lucky")
+    again = persona_fields.form_values(edited, "lucky")
     assert again["kf_accounts"] == "wkLUCKY\nwkNEW" and again["emoji"] == "" and again["max_chars"] == "150"
-    assert editing.apply_form(edited, "lucky", again) is edited
+    assert persona_fields.apply_form(edited, "lucky", again) is edited
     assert edited.files["persona_styles/_default/persona.yml"] == files.files["persona_styles/_default/persona.yml"]
 
 
@@ -76,26 +76,26 @@ def test_field_edits_round_trip_through_the_real_loader(files: ConfigFiles) -> N
 ])
 def test_invalid_fields_are_named_in_chinese(files: ConfigFiles, change: dict, field: str, words: str) -> None:
     with pytest.raises(FieldErrors) as refused:
-        editing.apply_form(files, "lucky", {**editing.form_values(files, "lucky"), **change})
+        persona_fields.apply_form(files, "lucky", {**persona_fields.form_values(files, "lucky"), **change})
     assert field in refused.value.errors and words in refused.value.errors[field]
 
 
 def test_a_binding_used_by_another_persona_names_it(files: ConfigFiles) -> None:
     with pytest.raises(FieldErrors) as refused:
-        editing.apply_form(files, "_default", {**editing.form_values(files, "_default"), "staff": "zhangsan"})
+        persona_fields.apply_form(files, "_default", {**persona_fields.form_values(files, "_default"), "staff": "zhangsan"})
     assert refused.value.errors == {"staff": "zhangsan 已绑定到人设 lucky：一个账号只能对应一个人设。"}
 
 
 def test_a_problem_elsewhere_in_the_draft_does_not_block_this_persona(files: ConfigFiles) -> None:
     broken = ConfigFiles({**files.files, "persona_styles/_default/persona.yml": "persona: _default\nshout: true\n"})
-    edited = editing.apply_form(broken, "lucky", {**editing.form_values(broken, "lucky"), "sign_off": "—— L"})
+    edited = persona_fields.apply_form(broken, "lucky", {**persona_fields.form_values(broken, "lucky"), "sign_off": "—— L"})
     assert "sign_off: —— L" in edited.files["persona_styles/lucky/persona.yml"]
-    assert editing.persona_info(broken, "_default").error == "shout: unknown key"
+    assert persona_fields.persona_info(broken, "_default").error == "shout: unknown key"
 
 
 def test_an_unknown_persona_cannot_be_edited(files: ConfigFiles) -> None:
     with pytest.raises(FieldErrors):
-        editing.apply_form(files, "ghost", {})
+        persona_fields.apply_form(files, "ghost", {})
 
 
 # ----- templates -----------------------------------------------------------------------------------------
@@ -103,12 +103,12 @@ def test_an_unknown_persona_cannot_be_edited(files: ConfigFiles) -> None:
 
 def test_a_template_the_persona_lacks_starts_from_the_one_it_inherits(files: ConfigFiles) -> None:
     trimmed = ConfigFiles({p: t for p, t in files.files.items() if p != "persona_styles/lucky/templates/greeting.j2"})
-    source = editing.template_source(trimmed, "lucky", "greeting")
+    source = persona_templates.template_source(trimmed, "lucky", "greeting")
     assert not source.own and source.inherited_from == "_default"
     assert source.text == files.files["persona_styles/_default/templates/greeting.j2"]
-    assert editing.inheritors(trimmed, "_default", "greeting") == ["lucky"]
-    assert editing.template_source(files, "lucky", "greeting").own
-    saved = editing.with_template(trimmed, "lucky", "greeting", GOOD.replace("\n", "\r\n"))
+    assert persona_templates.inheritors(trimmed, "_default", "greeting") == ["lucky"]
+    assert persona_templates.template_source(files, "lucky", "greeting").own
+    saved = persona_templates.with_template(trimmed, "lucky", "greeting", GOOD.replace("\n", "\r\n"))
     assert saved.files["persona_styles/lucky/templates/greeting.j2"] == GOOD
 
 
@@ -116,8 +116,8 @@ def test_a_template_the_persona_lacks_starts_from_the_one_it_inherits(files: Con
 
 
 def test_a_good_template_renders_every_variation_for_every_message(files: ConfigFiles) -> None:
-    edited = editing.apply_form(files, "lucky", {**editing.form_values(files, "lucky"), "sign_off": "—— 草稿里的 Lucky"})
-    preview = editing.preview(edited, "lucky", "order_status", GOOD, MESSAGES)
+    edited = persona_fields.apply_form(files, "lucky", {**persona_fields.form_values(files, "lucky"), "sign_off": "—— 草稿里的 Lucky"})
+    preview = template_preview.preview(edited, "lucky", "order_status", GOOD, MESSAGES)
     assert preview.ok and preview.error is None and preview.broken == []
     assert preview.variations == ["v1", "v2"] and len(preview.rows) == 2
     first = preview.rows[0][0]
@@ -137,7 +137,7 @@ def test_a_good_template_renders_every_variation_for_every_message(files: Config
      "range", 2, "循环次数过多"),
 ])
 def test_a_broken_template_is_described_with_its_line_never_raised(files: ConfigFiles, source: str, kind: str, line: int, words: str) -> None:
-    preview = editing.preview(files, "lucky", "greeting", source, MESSAGES)
+    preview = template_preview.preview(files, "lucky", "greeting", source, MESSAGES)
     assert not preview.ok
     issue = preview.issues[0]
     assert (issue.kind, issue.line, issue.here) == (kind, line, True)
@@ -147,55 +147,55 @@ def test_a_broken_template_is_described_with_its_line_never_raised(files: Config
 
 def test_the_linter_findings_for_this_persona_and_intent_are_in_chinese(files: ConfigFiles) -> None:
     source = '{% extends "base.j2" %}\n{% block v1 %}您好，有什么可以帮您{% endblock %}\n'
-    preview = editing.preview(files, "lucky", "greeting", source, MESSAGES)
+    preview = template_preview.preview(files, "lucky", "greeting", source, MESSAGES)
     assert preview.ok  # findings are shown, they do not make the template unsavable
     messages = [f.message for f in preview.findings]
-    assert "这个人设称呼客户为“你”，但话术里出现了“您”。" in messages
+    assert "人设 lucky 称呼客户为“你”，但话术里出现了“您”。" in messages
     assert any(m.startswith("只有 1 种说法") for m in messages)
     assert [f.severity for f in preview.errors] == ["error"]
 
 
 def test_an_empty_or_huge_template_is_refused_without_rendering(files: ConfigFiles) -> None:
-    assert editing.preview(files, "lucky", "greeting", "  \r\n", MESSAGES).error.kind == "variations"
-    assert not editing.preview(files, "lucky", "greeting", "x" * (editing.MAX_TEMPLATE_CHARS + 1), MESSAGES).ok
+    assert template_preview.preview(files, "lucky", "greeting", "  \r\n", MESSAGES).error.kind == "variations"
+    assert not template_preview.preview(files, "lucky", "greeting", "x" * (template_preview.MAX_TEMPLATE_CHARS + 1), MESSAGES).ok
 
 
 def test_huge_output_is_capped_and_flagged(files: ConfigFiles) -> None:
     source = '{% extends "base.j2" %}{% block v1 %}{% for i in range(99999) %}哈哈哈哈哈{% endfor %}{% endblock %}{% block v2 %}好{% endblock %}'
-    preview = editing.preview(files, "lucky", "greeting", source, MESSAGES[:1])
+    preview = template_preview.preview(files, "lucky", "greeting", source, MESSAGES[:1])
     cell = preview.rows[0][0]
     assert cell.chars > 499_000 and len(cell.text) == template_sandbox.OUTPUT_CAP and cell.over
 
 
 def test_a_template_that_hogs_the_cpu_is_stopped(files: ConfigFiles) -> None:
     source = '{% extends "base.j2" %}{% block v1 %}{{ 10 ** (10 ** 9) }}{% endblock %}{% block v2 %}好{% endblock %}'
-    preview = editing.preview(files, "lucky", "greeting", source, MESSAGES[:1], timeout=4)
+    preview = template_preview.preview(files, "lucky", "greeting", source, MESSAGES[:1], timeout=4)
     assert preview.error is not None and preview.error.kind == "sandbox" and "已停止" in preview.error.message
 
 
 def test_a_loop_past_its_budget_stops_only_that_variation(files: ConfigFiles) -> None:
     source = ('{% extends "base.j2" %}{% block v1 %}{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}'
               '{% endblock %}{% block v2 %}好{% endblock %}')
-    preview = editing.preview(files, "lucky", "greeting", source, MESSAGES[:1])
+    preview = template_preview.preview(files, "lucky", "greeting", source, MESSAGES[:1])
     assert [i.kind for i in preview.broken] == ["timeout"] and preview.broken[0].variation == "v1"
     assert preview.rows[0][1].text.startswith("王女士，好")
 
 
 def test_a_persona_file_that_does_not_load_is_reported(files: ConfigFiles) -> None:
     broken = ConfigFiles({**files.files, "persona_styles/lucky/persona.yml": "persona: lucky\naddress: 您们\n"})
-    preview = editing.preview(broken, "lucky", "greeting", GOOD, MESSAGES)
+    preview = template_preview.preview(broken, "lucky", "greeting", GOOD, MESSAGES)
     assert preview.error.kind == "data" and preview.error.file == "persona_styles/lucky/persona.yml"
-    statuses, problem = editing.survey(broken, "lucky")
+    statuses, problem = template_preview.survey(broken, "lucky")
     assert problem is not None and problem.kind == "data" and all(s.variations == 0 for s in statuses)
 
 
 def test_the_survey_lists_every_intent_with_variations_and_lint_status(files: ConfigFiles) -> None:
-    edited = editing.with_template(files, "lucky", "complaint", '{% extends "base.j2" %}{% block v1 %}您好{% endblock %}')
-    edited = editing.with_template(edited, "lucky", "greeting", '{% extends "base.j2" %}{% block v1 %}{{ "".__class__ }}{% endblock %}')
-    statuses, problem = editing.survey(edited, "lucky")
+    edited = persona_templates.with_template(files, "lucky", "complaint", '{% extends "base.j2" %}{% block v1 %}您好{% endblock %}')
+    edited = persona_templates.with_template(edited, "lucky", "greeting", '{% extends "base.j2" %}{% block v1 %}{{ "".__class__ }}{% endblock %}')
+    statuses, problem = template_preview.survey(edited, "lucky")
     assert problem is None
     by_intent = {s.intent: s for s in statuses}
-    assert list(by_intent) == editing.intent_names(files)
+    assert list(by_intent) == persona_templates.intent_names(files)
     assert by_intent["order_status"].variations == 2 and by_intent["order_status"].errors == 0 and by_intent["order_status"].own
     complaint = by_intent["complaint"]
     assert complaint.variations == 1 and complaint.errors >= 2 and complaint.warnings >= 1  # 您, no apology; one variation
@@ -206,11 +206,11 @@ def test_the_survey_lists_every_intent_with_variations_and_lint_status(files: Co
 
 
 def test_samples_are_the_intents_first_examples_with_entities(files: ConfigFiles) -> None:
-    samples = editing.sample_messages(files, "order_status")
-    assert len(samples) == editing.PREVIEW_MESSAGES and not any(s.real for s in samples)
-    assert samples[0].customer_name == editing.SAMPLE_NAME
+    samples = preview_messages.sample_messages(files, "order_status")
+    assert len(samples) == preview_messages.PREVIEW_MESSAGES and not any(s.real for s in samples)
+    assert samples[0].customer_name == preview_messages.SAMPLE_NAME
     assert any(s.entities.get("order_no") for s in samples)
-    fallback = editing.sample_messages(files, "fallback")
+    fallback = preview_messages.sample_messages(files, "fallback")
     assert fallback and fallback[0].entities  # the linter's samples: with every entity, and with none
 
 
@@ -222,15 +222,15 @@ def test_real_messages_are_preferred_over_samples(client: TestClient) -> None:
         files = ConfigFiles.from_directories(DATA / "intents", DATA / "persona_styles")
         draft = session.query(Draft).one()
         intent = draft.intent
-        messages = editing.preview_messages(session, files, intent)
+        messages = preview_messages.preview_messages(session, files, intent)
         assert [m.real for m in messages] == [True]
         assert (messages[0].message, messages[0].customer_name, messages[0].draft_id) == ("订单 202611220001 到哪了", "周先生", draft.id)
         assert messages[0].entities["order_no"] == "202611220001"
-        other = next(i for i in editing.intent_names(files) if i != intent)
-        assert not any(m.real for m in editing.preview_messages(session, files, other))
+        other = next(i for i in persona_templates.intent_names(files) if i != intent)
+        assert not any(m.real for m in preview_messages.preview_messages(session, files, other))
         draft.corrected_intent = other  # staff said it was another intent: it counts there now
         session.commit()
-        assert [m.real for m in editing.preview_messages(session, files, other)] == [True]
-        assert not any(m.real for m in editing.preview_messages(session, files, intent))
-        preview = editing.preview(files, "lucky", other, GOOD, editing.preview_messages(session, files, other))
+        assert [m.real for m in preview_messages.preview_messages(session, files, other)] == [True]
+        assert not any(m.real for m in preview_messages.preview_messages(session, files, intent))
+        preview = template_preview.preview(files, "lucky", other, GOOD, preview_messages.preview_messages(session, files, other))
         assert preview.real and preview.rows[0][0].text == "周先生，嗨，订单 202611220001 我来查\n—— Lucky"

@@ -22,7 +22,9 @@ from bot.api.deps import RuntimeDep, SessionDep
 from bot.config_store import ConfigFiles
 from bot.console import intent_editing as editing
 from bot.console import workspace
-from bot.console.intent_editing import Edit, EditRefused
+from bot.console.config_paths import persona_names, template_path
+from bot.console.intent_editing import Edit
+from bot.console.intent_files import EditRefused, read_intents
 from bot.db.accounts import ConsoleUser
 from bot.nlu.intents import MIN_EXAMPLES
 from bot.nlu.normalise import normalise
@@ -70,7 +72,7 @@ def _notice(ok: str | None) -> str:
 def _list_page(request: Request, runtime: Runtime, session: Session, user: ConsoleUser, *, q: str = "", status_code: int = 200,
                errors: list[str] | None = None, field: str = "", values: dict | None = None, notice: str = "") -> HTMLResponse:
     draft = workspace.load(session, runtime.clock())
-    intents = editing.read_intents(draft.files)
+    intents = read_intents(draft.files)
     scores, source = _scores(session, draft)
     query = q.strip()
     needle = normalise(query)  # 繁简, 全半角 and case do not matter, as for duplicates
@@ -91,12 +93,12 @@ def _intent_page(request: Request, runtime: Runtime, session: Session, user: Con
                  form: str = "", errors: list[str] | None = None, field: str = "", values: dict | None = None,
                  row: int | None = None, notice: str = "", next_path: str = "") -> HTMLResponse:
     draft = workspace.load(session, runtime.clock())
-    intents = editing.read_intents(draft.files)
+    intents = read_intents(draft.files)
     doc = intents.docs.get(intent)
     if doc is None:
         return _missing(request, runtime, session, user, intent)
     scores, source = _scores(session, draft)
-    templates = [{"persona": p, "own": editing.template_path(p, intent) in draft.files.files} for p in editing.personas(draft.files)]
+    templates = [{"persona": p, "own": template_path(p, intent) in draft.files.files} for p in persona_names(draft.files)]
     return page(request, runtime, session, user, "intent.html", status_code=status_code, doc=doc, f1=scores.get(intent),
                 score_source=source, targets=[d for d in intents.docs.values() if d.intent != intent], templates=templates,
                 form=form, errors=errors or [], field=field, values=values or {}, row=row, notice=notice,
@@ -120,7 +122,7 @@ def _apply(request: Request, runtime: Runtime, session: Session, user: ConsoleUs
     try:
         edit = make(draft.files)
     except EditRefused as exc:
-        if exc.kind == "missing" and intent not in editing.read_intents(draft.files).docs:
+        if exc.kind == "missing" and intent not in read_intents(draft.files).docs:
             return _missing(request, runtime, session, user, intent)
         return _intent_page(request, runtime, session, user, intent, status_code=STATUS[exc.kind], form=form,
                             errors=exc.problems, field=exc.field, values=values, row=row, next_path=next_path)

@@ -1,10 +1,10 @@
 """The persona style pages: the list, one persona's fields and templates, and the template editor.
 
-Routes are thin: `bot.console.persona_editing` reads and edits the draft's files and renders
-previews (in a child process with limits); a save goes through `workspace.save`, so the live
-service changes only when someone publishes. A refused save shows the page again with the
-problem next to the field and the admin's text kept (422); an unknown persona or intent is a 404
-page that lists what exists.
+Routes are thin: `bot.console.persona_fields` and `persona_templates` read and edit the draft's
+files and `template_preview` renders previews (in a child process with limits); a save goes through
+`workspace.save`, so the live service changes only when someone publishes. A refused save shows
+the page again with the problem next to the field and the admin's text kept (422); an unknown
+persona or intent is a 404 page that lists what exists.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 from sqlalchemy.orm import Session
 
 from bot.api.admin.common import COOKIE_PATH, AdminDep, AdminWriterDep, page, templates
 from bot.api.deps import RuntimeDep, SessionDep
 from bot.config_store import ConfigFiles
-from bot.console import persona_editing as editing
-from bot.console import workspace
+from bot.console import config_paths, persona_fields, persona_templates, preview_messages, template_preview, workspace
 from bot.db.accounts import ConsoleUser
 from bot.nlu.intents import FALLBACK
 from bot.persona.styles import DEFAULT
@@ -35,21 +34,8 @@ NOTICES = {
 }
 
 
-class PersonaForm(BaseModel):
-    """The persona form as posted (every field text; the editing module validates)."""
-
-    display_name: str = ""
-    archetype: str = ""
-    promise: str = ""
-    character: str = ""
-    voice: str = ""
-    address: str = ""
-    emoji: str = ""
-    max_chars: str = ""
-    sign_off: str = ""
-    extends: str = ""
-    kf_accounts: str = ""
-    staff: str = ""
+# The persona form as posted: every field as text, all validated by `persona_fields.apply_form`.
+PersonaForm = create_model("PersonaForm", **{name: (str, "") for name in persona_fields.FIELDS})
 
 
 class PreviewIn(BaseModel):
@@ -60,20 +46,30 @@ def _files(session: Session, runtime: Runtime) -> ConfigFiles:
     return workspace.load(session, runtime.clock()).files
 
 
-def _not_found(request: Request, runtime: Runtime, session: Session, user: ConsoleUser, message: str) -> HTMLResponse:
-    files = _files(session, runtime)
-    return page(request, runtime, session, user, "personas.html", status_code=404, personas=editing.personas(files),
-                default_persona=runtime.settings.default_persona, missing=message, notice="")
+def _known(files: ConfigFiles, persona: str, intent: str | None = None) -> str:
+    """Why the persona's page (or its template's page) cannot exist ('' when it can)."""
+    if persona not in config_paths.persona_names(files):
+        return f"草稿里没有人设 {persona}。"
+    if intent is not None and intent not in persona_templates.intent_names(files, include_disabled=True):
+        return f"草稿里没有意图 {intent}，所以人设 {persona} 也没有它的话术。"
+    return ""
 
 
 # ----- the list ----------------------------------------------------------------------------------------
 
 
+def _list_page(request: Request, runtime: Runtime, session: Session, user: ConsoleUser, *, missing: str = "",
+               status_code: int = 200) -> HTMLResponse:
+    """The persona list; with `missing` it is the 404 page that says what was not found."""
+    files = _files(session, runtime)
+    return page(request, runtime, session, user, "personas.html", status_code=status_code,
+                personas=persona_fields.personas(files), default_persona=runtime.settings.default_persona,
+                missing=missing, notice="")
+
+
 @router.get("/personas", response_class=HTMLResponse)
 def personas_page(request: Request, runtime: RuntimeDep, session: SessionDep, user: AdminDep) -> HTMLResponse:
-    files = _files(session, runtime)
-    return page(request, runtime, session, user, "personas.html", personas=editing.personas(files),
-                default_persona=runtime.settings.default_persona, missing="", notice="")
+    return _list_page(request, runtime, session, user)
 
 
 # ----- one persona ---------------------------------------------------------------------------------------
@@ -83,20 +79,21 @@ def _persona_page(request: Request, runtime: Runtime, session: Session, user: Co
                   values: dict[str, str] | None = None, errors: dict[str, str] | None = None, notice: str = "",
                   missing: str = "", status_code: int = 200) -> HTMLResponse:
     files = _files(session, runtime)
-    statuses, survey_error = editing.survey(files, persona)
+    statuses, survey_error = template_preview.survey(files, persona)
     return page(request, runtime, session, user, "persona.html", status_code=status_code,
-                info=editing.persona_info(files, persona), values=values or editing.form_values(files, persona),
+                info=persona_fields.persona_info(files, persona), values=values or persona_fields.form_values(files, persona),
                 errors=errors or {}, notice=notice, missing=missing, statuses=statuses, survey_error=survey_error,
-                archetypes=editing.ARCHETYPE_LABELS, parents=[p for p in editing.persona_names(files) if p != persona],
+                archetypes=persona_fields.ARCHETYPE_LABELS, parents=[p for p in config_paths.persona_names(files) if p != persona],
                 is_default=persona == DEFAULT, default_persona=runtime.settings.default_persona,
-                disabled=editing.disabled_intents(files))
+                disabled=persona_templates.disabled_intents(files))
 
 
 @router.get("/personas/{persona}", response_class=HTMLResponse)
 def persona_page(request: Request, persona: str, runtime: RuntimeDep, session: SessionDep, user: AdminDep,
                  ok: str | None = None) -> HTMLResponse:
-    if persona not in editing.persona_names(_files(session, runtime)):
-        return _not_found(request, runtime, session, user, f"草稿里没有人设 {persona}。")
+    missing = _known(_files(session, runtime), persona)
+    if missing:
+        return _list_page(request, runtime, session, user, missing=missing, status_code=404)
     return _persona_page(request, runtime, session, user, persona, notice=NOTICES.get(ok or "", ""))
 
 
@@ -104,12 +101,13 @@ def persona_page(request: Request, persona: str, runtime: RuntimeDep, session: S
 def save_persona(request: Request, persona: str, form: Annotated[PersonaForm, Form()], runtime: RuntimeDep,
                  session: SessionDep, user: AdminWriterDep) -> Response:
     files = _files(session, runtime)
-    if persona not in editing.persona_names(files):
-        return _not_found(request, runtime, session, user, f"草稿里没有人设 {persona}。")
+    missing = _known(files, persona)
+    if missing:
+        return _list_page(request, runtime, session, user, missing=missing, status_code=404)
     values = form.model_dump()
     try:
-        edited = editing.apply_form(files, persona, values)
-    except editing.FieldErrors as exc:
+        edited = persona_fields.apply_form(files, persona, values)
+    except persona_fields.FieldErrors as exc:
         return _persona_page(request, runtime, session, user, persona, values=values, errors=exc.errors, status_code=422)
     if edited is files:
         return RedirectResponse(f"{BASE}/{persona}?ok=unchanged", status_code=303)
@@ -120,31 +118,23 @@ def save_persona(request: Request, persona: str, form: Annotated[PersonaForm, Fo
 # ----- one template ----------------------------------------------------------------------------------------
 
 
-def _known(files: ConfigFiles, persona: str, intent: str) -> str:
-    """Why the page cannot exist ('' when it can)."""
-    if persona not in editing.persona_names(files):
-        return f"草稿里没有人设 {persona}。"
-    if intent not in editing.intent_names(files, include_disabled=True):
-        return f"草稿里没有意图 {intent}，所以人设 {persona} 也没有它的话术。"
-    return ""
-
-
-def _preview(session: Session, runtime: Runtime, files: ConfigFiles, persona: str, intent: str, text: str) -> editing.Preview:
+def _preview(session: Session, runtime: Runtime, files: ConfigFiles, persona: str, intent: str, text: str) -> template_preview.Preview:
     """The text rendered in the draft's configuration for the latest real messages of the intent (or samples)."""
-    return editing.preview(files, persona, intent, text, editing.preview_messages(session, files, intent, runtime.pipeline.catalog))
+    messages = preview_messages.preview_messages(session, files, intent, runtime.pipeline.catalog)
+    return template_preview.preview(files, persona, intent, text, messages)
 
 
 def _template_page(request: Request, runtime: Runtime, session: Session, user: ConsoleUser, persona: str, intent: str, *,
-                   text: str | None = None, preview: editing.Preview | None = None, notice: str = "", refused: bool = False,
+                   text: str | None = None, preview: template_preview.Preview | None = None, notice: str = "", refused: bool = False,
                    status_code: int = 200) -> HTMLResponse:
     files = _files(session, runtime)
-    source = editing.template_source(files, persona, intent)
+    source = persona_templates.template_source(files, persona, intent)
     draft_text = source.text if text is None else text
     preview = preview or _preview(session, runtime, files, persona, intent, draft_text)
     return page(request, runtime, session, user, "template.html", status_code=status_code, persona=persona, intent=intent,
-                info=editing.persona_info(files, persona), source=source, text=draft_text, preview=preview, notice=notice,
-                refused=refused, inheritors=editing.inheritors(files, persona, intent), fallback=FALLBACK,
-                disabled=intent in editing.disabled_intents(files))
+                info=persona_fields.persona_info(files, persona), source=source, text=draft_text, preview=preview, notice=notice,
+                refused=refused, inheritors=persona_templates.inheritors(files, persona, intent), fallback=FALLBACK,
+                disabled=intent in persona_templates.disabled_intents(files))
 
 
 @router.get("/personas/{persona}/templates/{intent}", response_class=HTMLResponse)
@@ -158,9 +148,9 @@ def template_page(request: Request, persona: str, intent: str, runtime: RuntimeD
 
 def _missing(request: Request, runtime: Runtime, session: Session, user: ConsoleUser, persona: str, message: str) -> HTMLResponse:
     """404: the persona's page (its template list) when the persona exists, else the persona list."""
-    if persona in editing.persona_names(_files(session, runtime)):
+    if persona in config_paths.persona_names(_files(session, runtime)):
         return _persona_page(request, runtime, session, user, persona, missing=message, status_code=404)
-    return _not_found(request, runtime, session, user, message)
+    return _list_page(request, runtime, session, user, missing=message, status_code=404)
 
 
 @router.post("/personas/{persona}/templates/{intent}/preview")
@@ -188,7 +178,7 @@ def save_template(request: Request, persona: str, intent: str, runtime: RuntimeD
     if not preview.ok:
         return _template_page(request, runtime, session, user, persona, intent, text=source, preview=preview, refused=True,
                               status_code=422)
-    edited = editing.with_template(files, persona, intent, source)
+    edited = persona_templates.with_template(files, persona, intent, source)
     if edited.digest == files.digest:
         return RedirectResponse(f"{BASE}/{persona}/templates/{intent}?ok=unchanged", status_code=303)
     workspace.save(session, edited, user=user.user_id, what=f"人设 {persona}：修改 {intent} 话术", now=runtime.clock())
