@@ -1,8 +1,11 @@
 """The intent classifier: TF-IDF features and a linear SVM with calibrated confidence, trained on load.
 
 Confidence is a softmax of the SVM's decision values with a temperature fitted on out-of-fold
-predictions; the fallback threshold is the lowest confidence at which those out-of-fold predictions
-reach the target precision (default 95%) on the messages accepted. Both are stored with the model.
+predictions of the training data (each fold's features and model fitted without the messages it is
+tested on). The fallback threshold is the lowest confidence at which those out-of-fold predictions
+reach the target precision (default 95%) on the messages accepted, with a margin: the one-sided 90%
+Wilson lower bound of that precision must reach the target, so that the threshold holds on messages
+the model never saw rather than only just on the data it was chosen on. Both are stored with the model.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from scipy.special import log_softmax, softmax
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from bot.nlu.features import LinearScorer, make_features
+from bot.nlu.features import LinearScorer, make_features, refit_rows
 from bot.nlu.intents import FALLBACK, Intent
 from bot.nlu.normalise import normalise
 
-CALIBRATION_FOLDS = 3
 CALIBRATION_SAMPLE = 4000  # larger training sets calibrate on a stratified sample, to keep start-up fast
+CALIBRATION_ROWS = 12000  # calibration folds: this // examples, from 3 to 10 (10 up to 1,200 examples, 3 above 3,000)
+MIN_FOLDS, MAX_FOLDS = 3, 10
+LOWER_BOUND_Z = 1.2816  # one-sided 90% Wilson lower bound of the precision on accepted messages
 
 
 @dataclass(frozen=True)
@@ -49,25 +54,53 @@ class Calibration:
     coverage: float
     accuracy_on_accepted: float
     folds: int
+    precision_lower_bound: float = 0.0  # Wilson lower bound of accuracy_on_accepted (z = LOWER_BOUND_Z)
 
 
-def choose_threshold(confidences: Sequence[float], correct: Sequence[bool], target: float) -> float:
-    """The lowest confidence at which the accepted messages are at least `target` correct.
+def choose_threshold(
+    confidences: Sequence[float], correct: Sequence[bool], target: float, *, z: float = LOWER_BOUND_Z
+) -> float:
+    """The lowest confidence at which the accepted messages are at least `target` correct, with a margin.
 
-    >>> choose_threshold([0.9, 0.8, 0.6, 0.4], [True, True, False, True], target=0.95)
+    The Wilson lower bound (`z` standard errors; 0 for the plain share) of the share correct among
+    the messages at or above the threshold must reach `target`. Choosing the lowest threshold whose
+    plain share just reaches the target picks a cut where that share is high by chance, so new
+    messages fall short of it.
+
+    >>> choose_threshold([0.9, 0.8, 0.6, 0.4], [True, True, False, True], target=0.95, z=0)
     0.8
     """
     conf = np.asarray(confidences, dtype=float)
     order = np.argsort(-conf, kind="stable")
     conf = conf[order]
     hits = np.cumsum(np.asarray(correct, dtype=float)[order])
-    precision = hits / np.arange(1, len(conf) + 1)
+    bound = wilson_lower_bound(hits, np.arange(1, len(conf) + 1), z)
     # a threshold accepts every message at or above it, so only the last of equal confidences is a cut
     valid = np.append(conf[1:] < conf[:-1], True)
-    ok = np.flatnonzero((precision >= target) & valid)
+    ok = np.flatnonzero((bound >= target) & valid)
     if len(ok) == 0:
         return 1.0
     return float(round(conf[ok[-1]], 4))
+
+
+def wilson_lower_bound(hits: np.ndarray | float, total: np.ndarray | float, z: float = LOWER_BOUND_Z) -> np.ndarray:
+    """Wilson score lower bound of a proportion, `hits` of `total` (`z` = 0 gives `hits / total`).
+
+    >>> round(float(wilson_lower_bound(95, 100, 1.2816)), 4)
+    0.9141
+    """
+    hits, total = np.asarray(hits, dtype=float), np.asarray(total, dtype=float)
+    share = hits / total
+    z2 = z * z
+    centre = share + z2 / (2 * total)
+    spread = z * np.sqrt(share * (1 - share) / total + z2 / (4 * total * total))
+    return (centre - spread) / (1 + z2 / total)
+
+
+def calibration_folds(rows: int, smallest_class: int) -> int:
+    """Folds for calibrating on `rows` examples: more for small sets, so fold models are close to the final one."""
+    folds = min(MAX_FOLDS, max(MIN_FOLDS, CALIBRATION_ROWS // max(rows, 1)))
+    return max(2, min(folds, smallest_class))
 
 
 def fit_temperature(decisions: np.ndarray, truth: np.ndarray) -> float:
@@ -106,23 +139,26 @@ class IntentClassifier:
     ) -> "IntentClassifier":
         """Train on the texts; calibrate confidence and choose the threshold by cross-validation.
 
-        A given `threshold` replaces the chosen one (the temperature is still fitted).
+        Each calibration fold sees features fitted on its own training part only (`refit_rows`),
+        like the final model sees new messages. A given `threshold` replaces the chosen one (the
+        temperature is still fitted).
         """
         names, truth = np.unique(np.asarray(labels, dtype=object), return_inverse=True)
         features = make_features()
         matrix = features.fit_transform([normalise(text) for text in texts])
         sample = _stratified_sample(truth, CALIBRATION_SAMPLE, seed)
         sample_matrix, sample_truth = matrix[sample], truth[sample]
-        folds = max(2, min(CALIBRATION_FOLDS, min(Counter(sample_truth.tolist()).values())))
+        folds = calibration_folds(len(sample_truth), min(Counter(sample_truth.tolist()).values()))
         decisions = np.zeros((len(sample_truth), len(names)))
         for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(sample_matrix, sample_truth):
-            fold_model = LinearSVC(C=1.0, random_state=seed).fit(sample_matrix[train], sample_truth[train])
-            decisions[test] = _decision_matrix(fold_model, sample_matrix[test], len(names))
+            fold_matrix = refit_rows(features, sample_matrix, train)
+            fold_model = LinearSVC(C=1.0, random_state=seed).fit(fold_matrix[train], sample_truth[train])
+            decisions[test] = _decision_matrix(fold_model, fold_matrix[test], len(names))
         temperature = fit_temperature(decisions, sample_truth)
         probabilities = softmax(decisions * temperature, axis=1)
         confidences = probabilities.max(axis=1)
         correct = probabilities.argmax(axis=1) == sample_truth
-        chosen = choose_threshold(confidences, correct, target_precision) if threshold is None else threshold
+        chosen = choose_threshold(confidences, correct, target_precision, z=LOWER_BOUND_Z) if threshold is None else threshold
         accepted = confidences >= chosen
         calibration = Calibration(
             threshold=chosen,
@@ -131,6 +167,8 @@ class IntentClassifier:
             coverage=round(float(accepted.mean()), 4),
             accuracy_on_accepted=round(float(correct[accepted].mean()), 4) if accepted.any() else 0.0,
             folds=folds,
+            precision_lower_bound=round(float(wilson_lower_bound(correct[accepted].sum(), accepted.sum(), LOWER_BOUND_Z)), 4)
+            if accepted.any() else 0.0,
         )
         model = LinearSVC(C=1.0, random_state=seed).fit(matrix, truth)
         return cls(LinearScorer(features, model.coef_, model.intercept_), names, calibration)
