@@ -1,4 +1,8 @@
-"""The application factory: create_app(settings) builds the runtime, mounts the routes, runs the worker."""
+"""The application factory: create_app(settings) builds the runtime, mounts the routes, runs the worker.
+
+The worker is a thread of this process, or with DRAFTBOT_WORKER=process (what `draftbot serve` uses)
+a child process that lives exactly as long as the app (see bot/worker_process.py).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,10 @@ STATIC = Path(__file__).resolve().parent / "web" / "static"
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
-    """Build a draftbot app: data loaded, classifier trained, database migrated; the worker runs while it serves."""
+    """Build a draftbot app: data loaded, classifier trained, database migrated; the worker runs while it serves.
+
+    DRAFTBOT_WORKER=auto means a thread here; `draftbot serve` turns auto into a process.
+    """
     settings = settings or get_settings()
     runtime = Runtime.build(settings, clock=clock)
 
@@ -35,7 +42,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     app = FastAPI(title="draftbot", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
-    app.include_router(callback.router)
+    callback.add_routes(app)  # first: the route WeCom calls at high rates
     app.include_router(drafts.router)
     app.include_router(customers.router)
     app.include_router(ops.router)

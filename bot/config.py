@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     quiet_hours: str = "21:00-09:00"
     timezone: str = "Asia/Shanghai"
     escalate_after_minutes: float = Field(10.0, gt=0)
+    worker: Literal["auto", "thread", "process"] = "auto"  # auto: a process under `draftbot serve`, else a thread
     worker_poll_seconds: float = Field(0.5, gt=0)
     worker_lease_seconds: float = Field(60.0, gt=0)
     config_poll_seconds: float = Field(2.0, gt=0)  # how often each instance checks for a newly active configuration

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from bot.wecom.callback import CallbackCrypto
 from bot.wecom.client import WeComClient
 from bot.wecom.kf import KfSender
 from bot.worker import Worker
+from bot.worker_process import WorkerProcess
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -68,6 +70,17 @@ def open_database(settings: Settings) -> tuple[Engine, sessionmaker]:
     return engine, make_sessions(engine)
 
 
+def freeze_heap() -> None:
+    """Put every object alive now out of the garbage collector's reach (gc.freeze), once a process has started.
+
+    A draftbot process holds a large heap that lives as long as it does (classifier, templates,
+    SQLAlchemy metadata). Without this, every full collection walks all of it: about 5% of the CPU
+    spent acknowledging a callback. Only long-running processes call it (`draftbot serve`, `draftbot worker`).
+    """
+    gc.collect()
+    gc.freeze()
+
+
 @dataclass
 class Runtime:
     """Every concrete part of a running draftbot."""
@@ -80,16 +93,34 @@ class Runtime:
     metrics: Metrics
     outbox: Outbox
     drafting: Drafting
-    worker: Worker
+    worker: Worker | WorkerProcess  # a thread of this process, or (`draftbot serve`) a child process
     crypto: CallbackCrypto | None
     kf_client: WeComClient | None
     app_client: WeComClient | None
-    callbacks: CallbackStore | None = None  # durable storage of accepted callbacks (group commit)
+    callbacks: CallbackStore | None = None  # durable storage of accepted callbacks (group commit); None in `draftbot worker`
     staffchat: StaffChat | None = None  # the staff app chat: needs the app's secret and agent id
     config: ConfigWatcher | None = None  # follows the active configuration version in the database
 
     @classmethod
-    def build(cls, settings: Settings, *, clock: Clock = system_clock) -> "Runtime":
+    def build(cls, settings: Settings, *, clock: Clock = system_clock, serving: bool = True) -> "Runtime":
+        """Every part, for a process that serves HTTP (`serving`) or for `draftbot worker`, which only runs jobs.
+
+        A serving runtime stores callbacks and runs the jobs in a worker thread, or with
+        DRAFTBOT_WORKER=process in a child process it starts (`draftbot serve`). The child is spawned
+        first, so it loads while this process trains; it touches the database only after `worker.start()`.
+        """
+        spawned = WorkerProcess() if serving and settings.worker == "process" else None
+        if spawned is not None:
+            spawned.spawn()
+        try:
+            return cls._build(settings, clock=clock, serving=serving, spawned=spawned)
+        except BaseException:
+            if spawned is not None:
+                spawned.stop()
+            raise
+
+    @classmethod
+    def _build(cls, settings: Settings, *, clock: Clock, serving: bool, spawned: WorkerProcess | None) -> "Runtime":
         engine, sessions = open_database(settings)
         config = ConfigWatcher(
             sessions=sessions, settings=settings, clock=clock, poll_seconds=settings.config_poll_seconds,
@@ -137,24 +168,30 @@ class Runtime:
             settings=settings, clock=clock, engine=engine, sessions=sessions, pipeline=pipeline,
             metrics=metrics, outbox=outbox, drafting=drafting, worker=None,  # type: ignore[arg-type]
             crypto=crypto, kf_client=kf_client, app_client=app_client, staffchat=staffchat, config=config,
-            callbacks=CallbackStore(engine, clock),
         )
-        runtime.callbacks.start()
-        runtime.worker = Worker(
-            sessions=sessions,
-            handlers={
-                "wecom_event": runtime.handle_event,
-                "draft": runtime.handle_draft,
-                "send": runtime.handle_send,
-                "card_outcome": runtime.handle_card_outcome,
-                "notify": runtime.handle_notify,
-                "escalate": runtime.handle_escalate,
-            },
-            clock=clock,
-            poll_seconds=settings.worker_poll_seconds,
-            lease_seconds=settings.worker_lease_seconds,
-            busy=runtime.callbacks.busy,
-        )
+        if serving:
+            on_stored = spawned.callbacks_stored if spawned is not None else lambda: runtime.worker.wake()
+            runtime.callbacks = CallbackStore(engine, clock, on_stored=on_stored)
+            runtime.callbacks.start()
+        if spawned is not None:
+            runtime.worker = spawned
+        else:
+            runtime.worker = Worker(
+                sessions=sessions,
+                handlers={
+                    "wecom_event": runtime.handle_event,
+                    "draft": runtime.handle_draft,
+                    "send": runtime.handle_send,
+                    "card_outcome": runtime.handle_card_outcome,
+                    "notify": runtime.handle_notify,
+                    "escalate": runtime.handle_escalate,
+                },
+                clock=clock,
+                poll_seconds=settings.worker_poll_seconds,
+                lease_seconds=settings.worker_lease_seconds,
+                # a worker thread next to the callback path lets acknowledgements go first
+                busy=runtime.callbacks.busy if runtime.callbacks is not None else lambda: False,
+            )
         config.on_change = runtime.use_pipeline
         config.start()
         return runtime
@@ -208,11 +245,15 @@ class Runtime:
         """Swap in a fully built pipeline (a new configuration version) for the next drafts."""
         self.pipeline = pipeline
         self.drafting.pipeline = pipeline
+        if gc.get_freeze_count():  # a frozen heap (see freeze_heap): let the old pipeline go, keep the new one out of reach
+            gc.unfreeze()
+            freeze_heap()
 
     def close(self) -> None:
         if self.config is not None:
             self.config.stop()
-        self.callbacks.stop()
+        if self.callbacks is not None:
+            self.callbacks.stop()
         self.worker.stop()
         for client in (self.kf_client, self.app_client):
             if client is not None:

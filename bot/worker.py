@@ -1,4 +1,4 @@
-"""The background worker: runs queued jobs inside the service, resumes them after a restart."""
+"""The background worker: runs queued jobs (in a thread, or in `draftbot worker`), resumes them after a restart."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ class Worker:
 
     A job's work and its completion commit together; a crash leaves the job leased, and the lease
     expires so this or another instance takes it over. Handlers are idempotent.
+
+    `busy()` is True while callbacks stream in: the callback store's own view in a worker thread, or
+    what the parent said over the pipe in a worker process (bot/worker_process.py). Jobs then wait,
+    boundedly, because acknowledging callbacks comes first.
     """
 
     def __init__(

@@ -1,20 +1,28 @@
-"""The job queue and worker: idempotent enqueue, leases, retries, and several workers on one database."""
+"""The job queue and worker: idempotent enqueue, leases, retries, several workers on one database, the worker process."""
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.db.callback_store import ROWS_PER_INSERT, CallbackStore
 from bot.db.models import Job
 from bot.db.queue import enqueue
 from bot.runtime import open_database
 from bot.worker import MAX_JOB_ATTEMPTS, Worker
+from bot.worker_process import WorkerProcess
 from tests.factories import FakeClock
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -114,3 +122,106 @@ def test_background_work_waits_for_a_callback_stream_but_is_never_starved(settin
     finally:
         worker.stop()
         engine.dispose()
+
+
+def test_callbacks_arriving_together_are_stored_in_one_batch_and_a_repeat_is_not_new(settings: Settings, clock: FakeClock) -> None:
+    engine, sessions = open_database(settings)
+    batches: list[int] = []
+    store = CallbackStore(engine, clock, on_stored=lambda: batches.append(1))
+    keys = [f"k{n}" for n in range(ROWS_PER_INSERT + 20)]  # more than one INSERT statement's worth
+    payloads = {key: {"kind": "message", "name": "text", "fields": {"Content": f"你好 {key}"}} for key in keys}
+
+    async def deliver(keys: list[str]) -> list[bool]:
+        return list(await asyncio.gather(*(store.store(key, payloads[key]) for key in keys)))
+
+    store.start()
+    try:
+        first = asyncio.run(deliver(keys[:2] + keys[:1] + keys[2:]))
+        assert first == [True, True, False] + [True] * (len(keys) - 2)  # the second k0 in the same batch is a repeat
+        assert asyncio.run(deliver(keys[1:2])) == [False]  # a later delivery of a stored callback
+    finally:
+        store.stop()
+    assert batches == [1]  # one commit stored them all; the repeat added nothing and woke no one
+    with sessions() as session:
+        rows = [(j.kind, j.key, j.payload, j.status, j.attempts, j.run_after, j.created_at) for j in session.scalars(select(Job).order_by(Job.id))]
+    engine.dispose()
+    assert rows == [("wecom_event", key, payloads[key], "pending", 0, clock(), clock()) for key in keys]
+
+
+CHILD = """
+import os, signal, sys
+record = open(sys.argv[1], "ab", buffering=0)
+record.write(b"|")
+signal.signal(signal.SIGTERM, lambda *_: (record.write(b"T"), sys.exit(0)))
+while chunk := os.read(0, 4096):
+    record.write(chunk)
+    if b"x" in open(sys.argv[2], "rb").read():  # told to crash
+        open(sys.argv[2], "wb").close()
+        os._exit(3)
+record.write(b"EOF")
+"""
+
+
+def wait_for_record(path: Path, expected: bytes) -> bytes:
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and path.read_bytes() != expected:
+        time.sleep(0.02)
+    return path.read_bytes()
+
+
+def test_the_worker_process_gets_the_go_then_wakes_and_is_stopped_with_sigterm(tmp_path: Path) -> None:
+    record, crash = tmp_path / "record", tmp_path / "crash"
+    record.touch()
+    crash.touch()
+    child = WorkerProcess([sys.executable, "-c", CHILD, str(record), str(crash)])
+    child.spawn()  # loads early; nothing is sent before start()
+    assert wait_for_record(record, b"|") == b"|"
+    child.start(sole_instance=True)
+    child.wake()
+    child.callbacks_stored()
+    assert wait_for_record(record, b"|rwc") == b"|rwc"  # r: go, resuming the jobs left running; w: wake; c: callbacks stored
+    child.stop()
+    assert record.read_bytes() == b"|rwcT"
+
+
+def test_a_worker_process_that_dies_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.worker_process
+
+    monkeypatch.setattr(bot.worker_process, "FIRST_RESTART_DELAY", 0.05)
+    record, crash = tmp_path / "record", tmp_path / "crash"
+    record.touch()
+    crash.write_bytes(b"x")
+    child = WorkerProcess([sys.executable, "-c", CHILD, str(record), str(crash)])
+    child.start()
+    try:
+        first = child.pid
+        assert wait_for_record(record, b"|g|g") == b"|g|g"  # the first child crashed after its go; the second got one too
+        assert child.pid != first
+    finally:
+        child.stop()
+
+
+def test_a_worker_process_exits_at_once_when_the_serving_process_has_gone() -> None:
+    script = (
+        "from bot.worker_process import _Parent, wait_for_go\n"
+        "class Worker:\n"
+        "    def wake(self): print('wake', flush=True)\n"
+        "print('resume' if wait_for_go() else 'go', flush=True)\n"
+        "parent = _Parent(Worker())\n"
+        "parent.follow()\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT)
+    try:
+        child.stdin.write(b"gc")
+        child.stdin.flush()
+        assert child.stdout.readline() == b"go\n"
+        assert child.stdout.readline() == b"wake\n"
+        child.stdin.close()  # what the kernel does when the parent dies, even of kill -9
+        assert child.wait(10) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdout.close()

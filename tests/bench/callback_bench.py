@@ -28,9 +28,8 @@ Noise: before each run it waits (up to --quiet-wait s) for other work on the mac
 CPU other processes used during each run ("other cpu"). CPU per callback of each server ("srv cpu us/cb",
 from /proc) is the figure least disturbed by other work.
 
-Experiments: --variant runs the real app through tests/bench/variant_server.py with patches that model changes
-to bot/ (group commit, Core insert, no worker, quieter logs, ...); --env passes DRAFTBOT_* settings. Their results
-go to tests/bench/results/experiments/. tests/bench/profile_callback.py profiles either endpoint with py-spy.
+Experiments: --env passes DRAFTBOT_* settings to the real server (e.g. DRAFTBOT_WORKER=thread); their results go
+to tests/bench/results/experiments/. tests/bench/profile_callback.py profiles either endpoint with py-spy.
 """
 
 from __future__ import annotations
@@ -56,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
+import httpx2 as httpx  # noqa: E402  (the test extra installs httpx2)
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from tests.e2e.server import ServerProcess, free_port  # noqa: E402
@@ -131,8 +130,11 @@ class RunResult:
     server_cpu_s: float
     server_cpu_per_cb_us: float
     server_cpu_util: float  # share of one core
+    worker_cpu_util: float  # the server's child processes (the `draftbot worker` that `serve` starts), share of one core
     client_cpu_util: float  # share of one core
     other_cpu_util: float  # everything else on the machine, in cores (noise from other work)
+    server_minstr_per_cb: float | None = None  # --perf: user-space instructions of the serving process, millions per callback
+    server_mcycles_per_cb: float | None = None  # --perf: its CPU cycles, millions per callback
     backlog_at_end: int | None = None
     drain_seconds: float | None = None
     latencies_ns: list[int] = field(default_factory=list, repr=False)
@@ -276,6 +278,43 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """CPU seconds of the running child processes of `pid` (the real server's worker process)."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                total += cpu_seconds(int(child))
+            except OSError:
+                pass
+    return total
+
+
+class PerfCounters:
+    """`perf stat` on a running process: user-space instructions and cycles (--perf).
+
+    Instructions per callback barely move when other work shares the machine, unlike CPU time, so they
+    compare two versions of the server reliably; cycles per callback predict the throughput.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.process = subprocess.Popen(["perf", "stat", "-x,", "-e", "instructions:u,cycles:u", "-p", str(pid)],
+                                        stderr=subprocess.PIPE, text=True)
+
+    def stop(self) -> dict[str, int]:
+        self.process.send_signal(signal.SIGINT)
+        counted = {}
+        for line in self.process.communicate(timeout=30)[1].splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and fields[0].isdigit():
+                counted[fields[2]] = int(fields[0])
+        return counted
+
+
 def system_busy_seconds() -> float:
     """CPU seconds spent by everything on the machine (all cores, not idle or iowait)."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -298,11 +337,14 @@ def run_load(target: str, phase: str, pid: int, port: int, batch: Batch, args: a
     drive = drive_raw if args.client == "raw" else drive_httpx
     gc.collect()
     gc.freeze()  # the pre-generated batch never needs scanning again
-    cpu0, own0, all0 = cpu_seconds(pid), time.process_time(), system_busy_seconds()
+    cpu0, kids0, own0, all0 = cpu_seconds(pid), children_cpu_seconds(pid), time.process_time(), system_busy_seconds()
+    counting = PerfCounters(pid) if args.perf else None
     wall0 = time.perf_counter()
     out = asyncio.run(drive(port, batch, args.connections, seconds))
     wall = time.perf_counter() - wall0
+    counted = counting.stop() if counting else {}
     cpu, own, busy = cpu_seconds(pid) - cpu0, time.process_time() - own0, system_busy_seconds() - all0
+    kids = max(0.0, children_cpu_seconds(pid) - kids0)
     gc.unfreeze()
     lat = sorted(out["latencies"])
     ok = out["statuses"].get("200", 0)
@@ -316,8 +358,10 @@ def run_load(target: str, phase: str, pid: int, port: int, batch: Batch, args: a
         mean_ms=round(statistics.fmean(lat) / 1e6, 2) if lat else float("nan"),
         pool_exhausted=out["exhausted"], server_cpu_s=round(cpu, 3),
         server_cpu_per_cb_us=round(cpu / max(1, out["sent"]) * 1e6, 1),
-        server_cpu_util=round(cpu / wall, 3), client_cpu_util=round(own / wall, 3),
-        other_cpu_util=round(max(0.0, busy - cpu - own) / wall, 3),
+        server_cpu_util=round(cpu / wall, 3), worker_cpu_util=round(kids / wall, 3), client_cpu_util=round(own / wall, 3),
+        other_cpu_util=round(max(0.0, busy - cpu - kids - own) / wall, 3),
+        server_minstr_per_cb=round(counted["instructions:u"] / max(1, out["sent"]) / 1e6, 3) if "instructions:u" in counted else None,
+        server_mcycles_per_cb=round(counted["cycles:u"] / max(1, out["sent"]) / 1e6, 3) if "cycles:u" in counted else None,
         latencies_ns=out["latencies"], acked_ids=out["acked"],
     )
 
@@ -328,11 +372,6 @@ def run_load(target: str, phase: str, pid: int, port: int, batch: Batch, args: a
 def bare_process(log_path: Path) -> ServerProcess:
     """tests/bench/bare_callback.py under uvicorn, with the options `draftbot serve` passes to uvicorn.run."""
     return ServerProcess({}, log_path, args=("-m", "uvicorn", "tests.bench.bare_callback:app", "--no-access-log", "--log-level", "info"))
-
-
-def variant_server_process(env: dict[str, str], log_path: Path, patches: str) -> ServerProcess:
-    """The real app started by tests/bench/variant_server.py with BENCH_PATCHES applied (experiments only)."""
-    return ServerProcess({**env, "BENCH_PATCHES": patches}, log_path, args=(str(Path(__file__).resolve().parent / "variant_server.py"),))
 
 
 def pending_jobs(engine) -> int:  # noqa: ANN001
@@ -364,9 +403,17 @@ def summarise(runs: list[RunResult]) -> dict:
         ok=sum(r.ok for r in runs), errors=sum(r.errors for r in runs),
         server_cpu_per_cb_us=round(sum(r.server_cpu_s for r in runs) / max(1, sum(r.sent for r in runs)) * 1e6, 1),
         server_cpu_util=round(statistics.fmean(r.server_cpu_util for r in runs), 3),
+        worker_cpu_util=round(statistics.fmean(r.worker_cpu_util for r in runs), 3),
         client_cpu_util=round(statistics.fmean(r.client_cpu_util for r in runs), 3),
         other_cpu_util_max=max(r.other_cpu_util for r in runs),
+        server_minstr_per_cb=_mean_of(runs, "server_minstr_per_cb"),
+        server_mcycles_per_cb=_mean_of(runs, "server_mcycles_per_cb"),
     )
+
+
+def _mean_of(runs: list[RunResult], name: str) -> float | None:
+    values = [getattr(r, name) for r in runs if getattr(r, name) is not None]
+    return round(statistics.fmean(values), 3) if values else None
 
 
 def machine_info() -> dict:
@@ -412,23 +459,22 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="real server's database (default: a fresh temp SQLite file)")
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw", help="load generator (default raw)")
     parser.add_argument("--output", type=Path, default=None,
-                        help="results JSON (default tests/bench/results/callback.json; with --variant/--env: "
-                             "tests/bench/results/experiments/callback-<variant>.json)")
-    parser.add_argument("--variant", default="", help="experiment: comma list of tests/bench/variant_server.py patches "
-                        "applied to the real server (default: none, the real `python -m bot serve`)")
+                        help="results JSON (default tests/bench/results/callback.json; with --env: "
+                             "tests/bench/results/experiments/callback-<settings>.json)")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the real server, e.g. DRAFTBOT_LOG_LEVEL=WARNING (repeatable)")
     parser.add_argument("--quiet-wait", type=float, default=120.0,
                         help="before each run, wait up to this many seconds for other work on the machine to stop "
                              "(< 0.15 busy cores for 1 s); 0 disables (default 120)")
+    parser.add_argument("--perf", action="store_true", help="count each server's instructions and cycles per callback "
+                        "with `perf stat` (needs perf and perf_event_paranoid <= 2)")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (database, server logs)")
     args = parser.parse_args()
     command = "python " + shlex.join(sys.argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop both servers on the way out
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
-    variant = ",".join(sorted(p.strip() for p in args.variant.split(",") if p.strip()))
     if args.output is None:
-        suffix = "-".join(filter(None, [variant.replace(",", "+"), "+".join(e.split("=", 1)[0].removeprefix("DRAFTBOT_").lower() + "=" + e.split("=", 1)[1] for e in args.env)]))
+        suffix = "+".join(e.split("=", 1)[0].removeprefix("DRAFTBOT_").lower() + "=" + e.split("=", 1)[1] for e in args.env)
         args.output = RESULTS / "experiments" / f"callback-{suffix}.json" if suffix else RESULTS / "callback.json"
 
     workdir = Path(tempfile.mkdtemp(prefix="draftbot-bench-"))
@@ -448,8 +494,7 @@ def main() -> int:
     client_desc = ("raw: asyncio+uvloop, hand-written HTTP/1.1 on keep-alive sockets, requests pre-serialised"
                    if args.client == "raw" else "httpx.AsyncClient, pool of --connections keep-alive connections")
     print(f"load generator: this process, {client_desc}; closed loop, {args.connections} connections")
-    real_desc = (f"tests/bench/variant_server.py with BENCH_PATCHES={variant} (EXPERIMENT, not the shipped code)"
-                 if variant else "python -m bot serve")
+    real_desc = "python -m bot serve"
     if args.env:
         real_desc += f", extra env {' '.join(args.env)}"
     print(f"real server: {real_desc}, database {database_url}; logs in {workdir}")
@@ -461,7 +506,7 @@ def main() -> int:
         pass
 
     factory = CallbackFactory()
-    real = variant_server_process(env, workdir / "real.log", variant) if variant else ServerProcess(env, workdir / "real.log")
+    real = ServerProcess(env, workdir / "real.log")
     bare = bare_process(workdir / "bare.log")
     engine = None
     runs: list[RunResult] = []
@@ -487,14 +532,14 @@ def main() -> int:
             if target == "real":
                 real_acked.update(result.acked_ids)
                 real_sent += result.sent
-                if "no-worker" in variant:  # nothing will run the jobs: just note the backlog
-                    result.backlog_at_end = pending_jobs(engine)
-                else:
-                    result.backlog_at_end, result.drain_seconds = wait_drained(engine)
+                result.backlog_at_end, result.drain_seconds = wait_drained(engine)
             flag = "  POOL EXHAUSTED" if result.pool_exhausted else ""
+            if result.server_minstr_per_cb is not None:
+                flag += f"  perf: {result.server_minstr_per_cb:.3f} M instructions, {result.server_mcycles_per_cb:.3f} M cycles per callback"
             extra = f"  worker backlog {result.backlog_at_end}, drained in {result.drain_seconds} s" if target == "real" else ""
             print(f"  {phase:8} {target:4}: {result.rps:8.1f} cb/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
-                  f"errors {result.errors}  cpu: server {result.server_cpu_util:.2f} client {result.client_cpu_util:.2f} "
+                  f"errors {result.errors}  cpu: server {result.server_cpu_util:.2f} worker {result.worker_cpu_util:.2f} "
+                  f"client {result.client_cpu_util:.2f} "
                   f"other {result.other_cpu_util:.2f}"
                   f"  ({pool} callbacks signed in {gen:.1f} s before the run){extra}{flag}", flush=True)
             return result
@@ -568,9 +613,10 @@ def main() -> int:
         s = summary[name]
         rows.append((name, f"{s['rps_mean']:.1f} ({s['rps_best']:.1f})", f"{s['p50_ms']:.2f}", f"{s['p90_ms']:.2f}",
                      f"{s['p99_ms']:.2f}", f"{s['max_ms']:.2f}", s["ok"], s["errors"], f"{s['server_cpu_per_cb_us']:.0f}",
-                     f"{s['server_cpu_util']:.2f}", f"{s['client_cpu_util']:.2f}", f"{s['other_cpu_util_max']:.2f}"))
+                     f"{s['server_cpu_util']:.2f}", f"{s['worker_cpu_util']:.2f}", f"{s['client_cpu_util']:.2f}",
+                     f"{s['other_cpu_util_max']:.2f}"))
     print(table(rows, ("endpoint", "cb/s mean (best)", "p50 ms", "p90 ms", "p99 ms", "max ms", "200s", "errors",
-                       "srv cpu us/cb", "srv cpu", "client cpu", "other cpu max")))
+                       "srv cpu us/cb", "srv cpu", "worker cpu", "client cpu", "other cpu max")))
     heavy = [f"{r.target} {r.phase}" for r in runs if r.client_cpu_util > 0.5]
     if heavy:
         print(f"WARNING: the load generator used > 0.5 cores during {', '.join(heavy)}: it is probably the bottleneck "
@@ -579,18 +625,22 @@ def main() -> int:
     if noisy:
         print(f"note: other processes used > 0.15 cores during {', '.join(noisy)}: those runs are noisy")
     print(f"ratio real/bare: {ratio_mean:.3f} (mean of rounds), {ratio_best:.3f} (best rounds)")
+    if summary["real"]["server_mcycles_per_cb"] and summary["bare"]["server_mcycles_per_cb"]:
+        print("perf, serving process per callback (mean of rounds): " + "; ".join(
+            f"{name} {summary[name]['server_minstr_per_cb']:.3f} M instructions, {summary[name]['server_mcycles_per_cb']:.3f} M cycles"
+            for name in ("bare", "real")) + f"; cycles bare/real {summary['bare']['server_mcycles_per_cb'] / summary['real']['server_mcycles_per_cb']:.3f}")
     print(f"stored: {len(acked_keys & stored_keys)} of {len(acked_keys)} acknowledged MsgIds have a 'wecom_event' job row "
           f"({len(stored_keys)} rows from this run, {rows_total} in the table; missing {len(missing)}, "
           f"stored but not acknowledged {len(unacked_stored)}; job status {by_status})")
     for name, c in checks.items():
         note = f" [{c['note']}]" if c.get("note") else ""
         print(f"{'PASS' if c['passed'] else 'FAIL'}  {name:7} {c['value']}  (target {c['target']}){note}")
-    print(f"overall: {'PASS' if passed else 'FAIL'}" + (f"  (variant {variant}: an experiment, not the shipped code)" if variant else ""))
+    print(f"overall: {'PASS' if passed else 'FAIL'}")
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     report = dict(
         command=command, cwd=str(ROOT), executable=sys.executable, started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        real_server=real_desc, variant=variant or None, extra_env=args.env,
+        real_server=real_desc, extra_env=args.env,
         machine=info, client=dict(kind=args.client, description=client_desc, process="the benchmark process"),
         settings=dict(connections=args.connections, seconds=args.seconds, rounds=args.rounds, warmup=args.warmup,
                       database_url=database_url if args.database_url else "temporary SQLite file",

@@ -178,7 +178,7 @@ def category(frames: list[str]) -> str:
         return "read body"
     if "prometheus_client" in stack:
         return "metrics counters"
-    if "run_in_threadpool" in stack or "to_thread" in stack or "anyio" in stack or "variant_server" in stack:
+    if "run_in_threadpool" in stack or "to_thread" in stack or "anyio" in stack:
         return "run_in_threadpool dispatch (anyio, Condition.notify)"
     if "Runner.run (" in leaf or "uvloop" in leaf:
         return "event loop + httptools parsing (C, uvloop)"

@@ -65,6 +65,14 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> object:
     raise AssertionError(f"condition not met in {timeout} s")
 
 
+def metrics(server: ServerProcess) -> dict[tuple, float]:
+    """GET /metrics as {(sample name, sorted labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{server.url}/metrics").text
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(text) for s in family.samples}
+
+
 def send_kf_event(server: ServerProcess, token: str) -> httpx.Response:
     now = int(time.time())
     signed = signed_callback(kf_event_xml(token=token, open_kfid=KF, create_time=now), timestamp=now, nonce=token)
@@ -85,6 +93,9 @@ def test_kf_message_to_draft_to_approval_to_kf_send(env: dict[str, str], fake: F
         assert draft["persona"] == "lucky"
         assert draft["intent"] == "order_status"
         assert fake.deliveries() == []
+        counted = metrics(server)  # the callback counted by the serving process, the draft by its worker process
+        assert counted[("draftbot_callbacks_total", (("outcome", "accepted"),))] == 1
+        assert counted[("draftbot_drafts_total", (("intent", "order_status"), ("persona", "lucky"), ("status", "pending")))] == 1
         approved = httpx.post(f"{server.url}/api/drafts/{draft['id']}/approve", json={"text": "已经发货啦，明天到 🙌"}, headers=headers)
         assert approved.status_code == 200
         wait_for(fake.deliveries)
