@@ -79,15 +79,6 @@ class CallbackStore:
 
     def _hand_over(self) -> None:
         batch, self._pending = self._pending, []
-        import os as _os
-        if _os.environ.get("BENCH_INLINE"):
-            added = self._write(batch)
-            self._last_write = time.monotonic()
-            for (_, _, _, f), a in zip(batch, added):
-                f.set_result(a)
-            if any(added):
-                self.on_stored()
-            return
         self._queue.put(batch)
 
     def _run(self) -> None:
