@@ -3,6 +3,8 @@
 An account is made with `draftbot account create`; its password is stored as an scrypt hash.
 Signing in creates a server-side session: the browser's cookie holds a random token, the table
 only its SHA-256, the user and a CSRF token, so signing out or disabling an account ends it at once.
+Wrong passwords are recorded: after `MAX_FAILURES_PER_ADDRESS` for one account from one address, or
+`MAX_FAILURES_PER_ACCOUNT` from anywhere, within `FAILURE_WINDOW`, that account's sign-in waits.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Account, ConsoleSession
+from bot.db.models import Account, ConsoleSession, LoginFailure
 from bot.drafts.lifecycle import ROLES
 
 MIN_PASSWORD = 8
 SESSION_LIFETIME = timedelta(hours=12)
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ADDRESS = 5  # guesses from one place
+MAX_FAILURES_PER_ACCOUNT = 20  # guesses spread over many places
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,8 @@ _DUMMY = hash_password(secrets.token_urlsafe(16))  # unknown users cost as much 
 
 
 def save_account(session: Session, *, user_id: str, role: str, password: str, now: datetime) -> bool:
-    """Create the account or replace its role and password; True when it was new. Ends its sessions."""
+    """Create the account or replace its role and password; True when it was new. Ends its sessions
+    and lifts a sign-in wait."""
     user_id = user_id.strip()
     if not user_id:
         raise ValueError("user id is empty")
@@ -71,6 +77,7 @@ def save_account(session: Session, *, user_id: str, role: str, password: str, no
     account.password_hash = hash_password(password)
     account.disabled_at = None
     session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user_id))
+    session.execute(delete(LoginFailure).where(LoginFailure.user_id == user_id))  # a new password: no waiting
     session.flush()
     return created
 
@@ -96,6 +103,32 @@ def verify(session: Session, user_id: str, password: str) -> Account | None:
         password_matches(password, _DUMMY)
         return None
     return account if password_matches(password, account.password_hash) else None
+
+
+def sign_in_wait(session: Session, user_id: str, address: str, *, now: datetime) -> timedelta | None:
+    """How long until this account may try again from this address, or None when it may try now."""
+    rows = session.execute(
+        select(LoginFailure.at, LoginFailure.address)
+        .where(LoginFailure.user_id == user_id.strip(), LoginFailure.at > now - FAILURE_WINDOW)
+        .order_by(LoginFailure.at.desc())
+    ).all()
+    from_here = [at for at, where in rows if where == address]
+    for times, limit in ((from_here, MAX_FAILURES_PER_ADDRESS), ([at for at, _ in rows], MAX_FAILURES_PER_ACCOUNT)):
+        if len(times) >= limit:  # the try becomes possible when the limit-th newest failure leaves the window
+            return times[limit - 1] + FAILURE_WINDOW - now
+    return None
+
+
+def record_failure(session: Session, user_id: str, address: str, *, now: datetime) -> None:
+    """Remember a failed sign-in (failures older than the window are forgotten)."""
+    session.execute(delete(LoginFailure).where(LoginFailure.at <= now - FAILURE_WINDOW))
+    session.add(LoginFailure(user_id=user_id.strip()[:128], address=address[:64], at=now))
+    session.flush()
+
+
+def forget_failures(session: Session, user_id: str, address: str) -> None:
+    """After a successful sign-in, this address starts afresh for this account."""
+    session.execute(delete(LoginFailure).where(LoginFailure.user_id == user_id.strip(), LoginFailure.address == address))
 
 
 def _hash(token: str) -> str:

@@ -1,5 +1,5 @@
-"""Tables: jobs (durable work queue), messages, drafts, kf cursors, API tokens, console accounts and
-sessions, configuration versions and the draft configuration."""
+"""Tables: jobs (durable work queue), messages, drafts, kf cursors, API tokens, console accounts,
+sessions and failed sign-ins, configuration versions and the draft configuration."""
 
 from __future__ import annotations
 
@@ -258,6 +258,17 @@ class ConsoleSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """A wrong password (or unknown account) at the console's sign-in: what throttles guessing."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ConfigDraft(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from bot.db.accounts import disable_account
+from bot.db.accounts import MAX_FAILURES_PER_ACCOUNT, disable_account, record_failure
 from tests.conftest import runtime
 from tests.console.conftest import Admin, make_account, sign_in
 
@@ -90,3 +90,46 @@ def test_two_admins_sign_in_independently(client: TestClient) -> None:
     other = TestClient(client.app)
     sign_in(other, "zhou")
     assert client.get("/admin/intents").status_code == 200 and other.get("/admin/intents").status_code == 200
+
+
+def _try(client: TestClient, password: str, user: str = "lin"):  # noqa: ANN202
+    return client.post("/admin/login", data={"user_id": user, "password": password}, follow_redirects=False)
+
+
+def test_repeated_wrong_passwords_make_that_account_wait(client: TestClient, clock) -> None:  # noqa: ANN001
+    make_account(client, "lin")
+    make_account(client, "zhao")
+    for _ in range(5):
+        assert _try(client, "guess-guess").status_code == 401
+    blocked = _try(client, "correct horse")  # even the right password waits: guessing must not be able to go on
+    assert blocked.status_code == 429 and "15 分钟后再试" in blocked.text
+    assert int(blocked.headers["retry-after"]) == 15 * 60
+    assert "set-cookie" not in blocked.headers
+    assert _try(client, "correct horse", user="zhao").status_code == 303  # other accounts are not affected
+    clock.advance(minutes=10)
+    assert "5 分钟后再试" in _try(client, "correct horse").text
+    clock.advance(minutes=5, seconds=1)
+    assert _try(client, "correct horse").status_code == 303
+
+
+def test_a_successful_sign_in_starts_the_count_afresh(client: TestClient) -> None:
+    make_account(client, "lin")
+    for _ in range(4):
+        assert _try(client, "guess-guess").status_code == 401
+    assert _try(client, "correct horse").status_code == 303
+    for _ in range(4):
+        assert _try(client, "guess-guess").status_code == 401
+    assert _try(client, "correct horse").status_code == 303
+
+
+def test_guesses_from_many_addresses_and_a_password_reset(client: TestClient, clock) -> None:  # noqa: ANN001
+    make_account(client, "lin")
+    rt = runtime(client)
+    with rt.sessions() as session:
+        for n in range(MAX_FAILURES_PER_ACCOUNT):
+            record_failure(session, "lin", f"10.0.0.{n}", now=rt.clock())
+        session.commit()
+    blocked = _try(client, "correct horse")
+    assert blocked.status_code == 429
+    make_account(client, "lin", password="a new password")  # `draftbot account create` again lifts the wait
+    assert _try(client, "a new password").status_code == 303

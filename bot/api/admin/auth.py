@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -9,7 +10,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.api.admin.common import COOKIE, COOKIE_PATH, CsrfFailed, NotAdmin, SignInRequired, sign_in_url, templates
 from bot.api.deps import RuntimeDep, SessionDep
-from bot.db.accounts import SESSION_LIFETIME, end_session, start_session, verify
+from bot.db.accounts import (
+    SESSION_LIFETIME,
+    end_session,
+    forget_failures,
+    record_failure,
+    sign_in_wait,
+    start_session,
+    verify,
+)
 
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
 
@@ -43,13 +52,24 @@ def login(
     next_path = _safe_next(next)
     if not user_id.strip() or not password:
         return _login_page(request, next_path=next_path, user_id=user_id, error="请输入账号和密码。", status_code=400)
+    now, address = runtime.clock(), request.client.host if request.client else "unknown"
+    wait = sign_in_wait(session, user_id, address, now=now)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        page = _login_page(request, next_path=next_path, user_id=user_id, status_code=429,
+                           error=f"这个账号密码错误次数过多，为防止猜测密码已暂停登录，请 {minutes} 分钟后再试。")
+        page.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+        return page
     account = verify(session, user_id, password)
     if account is None:
+        record_failure(session, user_id, address, now=now)
+        session.commit()
         return _login_page(request, next_path=next_path, user_id=user_id, error="账号或密码不正确。", status_code=401)
+    forget_failures(session, user_id, address)
     if account.role != "admin":
         return _login_page(request, next_path=next_path, user_id=user_id, status_code=403,
                            error="这个账号是员工账号，不能打开管理后台。请用管理员账号登录。")
-    token = start_session(session, account, now=runtime.clock())
+    token = start_session(session, account, now=now)
     session.commit()
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()), path=COOKIE_PATH, httponly=True,
