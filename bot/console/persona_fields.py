@@ -22,7 +22,7 @@ import yaml
 from bot.config_store import PERSONAS, ConfigFiles
 from bot.console.config_paths import own_templates, persona_names, persona_styles, persona_yml
 from bot.errors import DataFileError
-from bot.persona.styles import ARCHETYPES, DEFAULT, Persona, load_persona, load_personas
+from bot.persona.styles import ARCHETYPES, DEFAULT, Persona, PersonaLinkError, load_persona, load_personas
 
 ARCHETYPE_LABELS = {"knowledge_expert": "知识专家", "enthusiast": "种草达人", "advisor": "专属顾问", "deals_officer": "福利官 / 购物参谋"}
 assert set(ARCHETYPE_LABELS) == set(ARCHETYPES)
@@ -143,7 +143,7 @@ _FIELD_MESSAGES = {
     "binds.kf_accounts": "请填写客服账号 ID，每行一个或用逗号分隔。",
     "binds.staff": "请填写员工的企业微信账号，每行一个或用逗号分隔。",
 }
-_ITEM_FIELDS = {"binds.kf_accounts": "kf_accounts", "binds.staff": "staff", "binds": "kf_accounts"}
+_ITEM_FIELDS = {"binds.kf_accounts": "kf_accounts", "binds.staff": "staff"}
 
 
 def apply_form(files: ConfigFiles, name: str, values: Mapping[str, str]) -> ConfigFiles:
@@ -182,7 +182,7 @@ def apply_form(files: ConfigFiles, name: str, values: Mapping[str, str]) -> Conf
         return files
     changed = ConfigFiles({**files.files, persona_yml(name): text})
     problem = _book_problem(changed)
-    if problem is not None and str(problem) != str(_book_problem(files)):  # only problems this edit brings
+    if problem is not None and _described(problem) != _described(_book_problem(files)):  # only problems this edit brings
         raise FieldErrors(_link_error(name, problem))
     return changed
 
@@ -204,20 +204,25 @@ def _book_problem(files: ConfigFiles) -> DataFileError | None:
         try:
             load_personas(folder.personas_dir)
         except DataFileError as exc:
-            where = Path(exc.path)
-            owner = where.parent.name if where.name == "persona.yml" else ""
-            return DataFileError(persona_yml(owner) if owner else PERSONAS, exc.item, exc.problem)
+            return exc
     return None
+
+
+def _described(problem: DataFileError | None) -> str:
+    """The problem with the file named as in the configuration (the loader saw a temporary copy)."""
+    if problem is None:
+        return ""
+    where = Path(problem.path)
+    return f"{persona_yml(where.parent.name) if where.name == 'persona.yml' else PERSONAS}: {problem.item or ''} {problem.problem}"
 
 
 def _link_error(name: str, problem: DataFileError) -> dict[str, str]:
     """A problem across personas, as the field of `name` that caused it."""
-    owner = Path(problem.path).parent.name
-    bound = re.fullmatch(r"'(.+)' is already bound to '(.+)'", problem.problem)
-    if bound and problem.item in _ITEM_FIELDS:
-        other = bound.group(2) if owner == name else owner
-        return {_ITEM_FIELDS[problem.item]: f"{bound.group(1)} 已绑定到人设 {other}：一个账号只能对应一个人设。"}
-    if problem.item == "extends":
-        unknown = re.fullmatch(r"unknown persona '(.+)'", problem.problem)
-        return {"extends": f"没有人设 {unknown.group(1)}。" if unknown else "人设之间不能循环继承（A 继承 B，B 又继承 A）。"}
-    return {"": f"{problem.path}: {problem.item or ''} {problem.problem}".strip()}
+    if not isinstance(problem, PersonaLinkError):
+        return {"": _described(problem)}
+    if problem.value:
+        other = problem.other if problem.owner == name else problem.owner
+        return {_ITEM_FIELDS[problem.item]: f"{problem.value} 已绑定到人设 {other}：一个账号只能对应一个人设。"}
+    if problem.other:
+        return {"extends": f"没有人设 {problem.other}。"}
+    return {"extends": "人设之间不能循环继承（A 继承 B，B 又继承 A）。"}

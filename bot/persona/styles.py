@@ -19,6 +19,16 @@ _KEYS = {
 _ID = re.compile(r"^_?[a-z][a-z0-9_]*$")
 
 
+class PersonaLinkError(DataFileError):
+    """Personas that do not fit together. `owner` is the persona whose file is named; `other` the
+    persona on the other side (an unknown parent, a binding's first owner; empty for a circle of
+    `extends`); `value` the id bound twice."""
+
+    def __init__(self, path: Path, item: str, problem: str, *, owner: str, other: str = "", value: str = "") -> None:
+        super().__init__(path, item, problem)
+        self.owner, self.other, self.value = owner, other, value
+
+
 @dataclass(frozen=True)
 class Persona:
     """A designed service character: who speaks, how, and to whom it is bound."""
@@ -172,16 +182,18 @@ def _check_links(directory: Path, personas: dict[str, Persona]) -> None:
     for persona in personas.values():
         path = persona.directory / "persona.yml"
         if persona.extends and persona.extends not in personas:
-            raise DataFileError(path, "extends", f"unknown persona {persona.extends!r}")
+            raise PersonaLinkError(path, "extends", f"unknown persona {persona.extends!r}",
+                                   owner=persona.persona, other=persona.extends)
         seen = {persona.persona}
         parent = persona.extends
         while parent:
             if parent in seen:
-                raise DataFileError(path, "extends", "personas extend each other in a circle")
+                raise PersonaLinkError(path, "extends", "personas extend each other in a circle", owner=persona.persona)
             seen.add(parent)
             parent = personas[parent].extends
         for kind, ids in (("kf_accounts", persona.kf_accounts), ("staff", persona.staff)):
             for bound in ids:
                 other = owners.setdefault((kind, bound), persona.persona)
                 if other != persona.persona:
-                    raise DataFileError(path, f"binds.{kind}", f"{bound!r} is already bound to {other!r}")
+                    raise PersonaLinkError(path, f"binds.{kind}", f"{bound!r} is already bound to {other!r}",
+                                           owner=persona.persona, other=other, value=bound)

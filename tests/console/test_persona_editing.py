@@ -234,3 +234,12 @@ def test_real_messages_are_preferred_over_samples(client: TestClient) -> None:
         assert not any(m.real for m in preview_messages.preview_messages(session, files, intent))
         preview = template_preview.preview(files, "lucky", other, GOOD, preview_messages.preview_messages(session, files, other))
         assert preview.real and preview.rows[0][0].text == "周先生，嗨，订单 202611220001 我来查\n—— Lucky"
+
+
+def test_personas_cannot_extend_each_other_in_a_circle(files: ConfigFiles) -> None:
+    second = files.files["persona_styles/lucky/persona.yml"].replace("persona: lucky", "persona: lucky2")
+    second = "\n".join(line for line in second.splitlines() if not line.startswith(("binds", "extends"))) + "\nextends: lucky\n"
+    both = ConfigFiles({**files.files, "persona_styles/lucky2/persona.yml": second})
+    with pytest.raises(FieldErrors) as refused:
+        persona_fields.apply_form(both, "lucky", {**persona_fields.form_values(both, "lucky"), "extends": "lucky2"})
+    assert refused.value.errors == {"extends": "人设之间不能循环继承（A 继承 B，B 又继承 A）。"}
