@@ -65,10 +65,10 @@ def login(
         record_failure(session, user_id, address, now=now)
         session.commit()
         return _login_page(request, next_path=next_path, user_id=user_id, error="账号或密码不正确。", status_code=401)
-    forget_failures(session, user_id, address)
     if account.role != "admin":
         return _login_page(request, next_path=next_path, user_id=user_id, status_code=403,
                            error="这个账号是员工账号，不能打开管理后台。请用管理员账号登录。")
+    forget_failures(session, user_id, address)
     token = start_session(session, account, now=now)
     session.commit()
     response = RedirectResponse(next_path, status_code=303)
