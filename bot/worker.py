@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
@@ -19,10 +20,11 @@ Handler = Callable[[Session, dict, datetime], None]
 MAX_JOB_ATTEMPTS = 8
 DEFER_SECONDS = 0.02
 MAX_DEFER_STEPS = 50  # at most one second of deferral before the next job runs anyway
+CLAIM_BATCH = 16  # jobs leased per claim: one claim's queries and commit serve a run of jobs
 
 
 class Worker:
-    """Claims due jobs one at a time and runs the handler of their kind.
+    """Leases due jobs a few at a time and runs the handler of their kind, one job after another.
 
     A job's work and its completion commit together; a crash leaves the job leased, and the lease
     expires so this or another instance takes it over. Handlers are idempotent.
@@ -51,6 +53,7 @@ class Worker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._leased: deque[tuple[int, datetime]] = deque()  # (job id, lease end) leased but not yet run
 
     def start(self, *, sole_instance: bool = False) -> None:
         """Start the thread; a sole instance (SQLite) first resumes the jobs it was running when it stopped."""
@@ -69,7 +72,10 @@ class Worker:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                return  # still inside a job; its leases end by themselves
             self._thread = None
+        self._give_back_leased()
 
     def wake(self) -> None:
         """Run due jobs now instead of at the next poll (called after enqueueing)."""
@@ -94,6 +100,18 @@ class Worker:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
 
+    def _give_back_leased(self) -> None:
+        """Jobs leased but not run go back to the queue at once, not when their leases end."""
+        if not self._leased:
+            return
+        try:
+            with self.sessions() as session:
+                queue.release(session, list(self._leased))
+                session.commit()
+        except Exception:
+            log.exception("could not give back %d leased jobs; they are taken over when their leases end", len(self._leased))
+        self._leased.clear()
+
     def run_until_idle(self, limit: int = 1000) -> int:
         """Run due jobs until none is left (for the CLI and tests); returns how many ran."""
         count = 0
@@ -102,11 +120,18 @@ class Worker:
         return count
 
     def run_once(self) -> bool:
-        """Claim and run one due job; False if there was none."""
-        with self.sessions() as session:
-            job = queue.claim(session, now=self.clock(), lease=self.lease_seconds)
-            if job is None:
+        """Run one due job (leasing the next few when none is left); False if there was none."""
+        if not self._leased:
+            with self.sessions() as session:
+                jobs = queue.claim(session, now=self.clock(), lease=self.lease_seconds, limit=CLAIM_BATCH)
+                self._leased.extend((job.id, job.lease_until) for job in jobs)
+            if not self._leased:
                 return False
+        job_id, lease_until = self._leased.popleft()
+        with self.sessions() as session:
+            job = session.get(Job, job_id)
+            if job is None or job.status != "running" or job.lease_until != lease_until:
+                return True  # its lease ran out while it waited here, and another worker took it over
             handler = self.handlers.get(job.kind)
             try:
                 if handler is None:

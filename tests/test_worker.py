@@ -76,12 +76,40 @@ def test_a_job_whose_worker_died_is_taken_over_when_its_lease_expires(make_worke
     with worker.sessions() as session:  # a worker that claimed the job and then died
         from bot.db.queue import claim
 
-        assert claim(session, now=clock(), lease=30) is not None
+        assert claim(session, now=clock(), lease=30)
     assert not worker.run_once()
     clock.advance(seconds=31)
     assert worker.run_once()
     assert done == [0]
     assert jobs(worker)[0].status == "done"
+
+
+def test_a_stopping_worker_gives_back_the_jobs_it_leased_but_did_not_run(make_worker: Callable, clock: FakeClock) -> None:
+    done: list[int] = []
+    first = make_worker({"work": lambda s, p, now: done.append(p["n"])})
+    add_jobs(first, clock, 3)
+    assert first.run_once()  # leases all three, runs the first
+    assert [(j.status, j.attempts) for j in jobs(first)] == [("done", 1), ("running", 1), ("running", 1)]
+    first.stop()
+    assert [(j.status, j.attempts) for j in jobs(first)] == [("done", 1), ("pending", 0), ("pending", 0)]
+    second = make_worker({"work": lambda s, p, now: done.append(p["n"])})
+    assert second.run_until_idle() == 2  # at once, without waiting for the leases to end
+    assert done == [0, 1, 2]
+
+
+def test_a_job_whose_lease_ran_out_while_it_waited_is_left_to_the_worker_that_took_it_over(
+    make_worker: Callable, clock: FakeClock
+) -> None:
+    done: list[tuple[str, int]] = []
+    slow = make_worker({"work": lambda s, p, now: done.append(("slow", p["n"]))})
+    quick = make_worker({"work": lambda s, p, now: done.append(("quick", p["n"]))})
+    add_jobs(slow, clock, 2)
+    assert slow.run_once()  # runs job 0, holds job 1
+    clock.advance(seconds=31)  # job 1's lease ends before the slow worker gets to it
+    assert quick.run_until_idle() == 1
+    assert slow.run_once() and not slow.run_once()  # finds job 1 taken over and leaves it
+    assert done == [("slow", 0), ("quick", 1)]
+    assert [(j.status, j.attempts) for j in jobs(slow)] == [("done", 1), ("done", 2)]
 
 
 def test_two_workers_on_one_database_run_each_job_once(make_worker: Callable, clock: FakeClock) -> None:

@@ -35,23 +35,40 @@ def _due(now: datetime):  # noqa: ANN202
     )
 
 
-def claim(session: Session, *, now: datetime, lease: float) -> Job | None:
-    """Take one due job for this worker, or None; safe with several workers on one database."""
+def claim(session: Session, *, now: datetime, lease: float, limit: int = 1) -> list[Job]:
+    """Lease up to `limit` due jobs to this worker and commit; safe with several workers on one database.
+
+    Jobs whose worker died (lease expired) come first, then pending ones, oldest first. The
+    candidates are read, then leased by one UPDATE that checks again that each is still due: a job
+    another worker leased in between is left out.
+    """
+    orphaned = session.scalars(select(Job.id).where(Job.status == "running", Job.lease_until < now).limit(limit)).all()
     due = session.scalars(
-        select(Job.id).where(Job.status == "pending", Job.run_after <= now).order_by(Job.run_after, Job.id).limit(8)
+        select(Job.id).where(Job.status == "pending", Job.run_after <= now).order_by(Job.run_after, Job.id).limit(limit)
     ).all()
-    orphaned = session.scalars(select(Job.id).where(Job.status == "running", Job.lease_until < now).limit(8)).all()
-    for job_id in [*due, *orphaned]:
-        claimed = session.execute(
+    candidates = [*orphaned, *due][:limit]
+    if not candidates:
+        return []
+    leased = session.scalars(
+        update(Job)
+        .where(Job.id.in_(candidates), _due(now))
+        .values(status="running", lease_until=now + timedelta(seconds=lease), attempts=Job.attempts + 1, updated_at=now)
+        .returning(Job),
+        execution_options={"synchronize_session": False},
+    ).all()
+    session.commit()
+    order = {job_id: position for position, job_id in enumerate(candidates)}
+    return sorted(leased, key=lambda job: order[job.id])
+
+
+def release(session: Session, leases: list[tuple[int, datetime]]) -> None:
+    """Give back leased jobs this worker will not run (it is stopping), unless another worker has taken them over."""
+    for job_id, lease_until in leases:
+        session.execute(
             update(Job)
-            .where(Job.id == job_id, _due(now))
-            .values(status="running", lease_until=now + timedelta(seconds=lease), attempts=Job.attempts + 1, updated_at=now)
-            .execution_options(synchronize_session=False)
+            .where(Job.id == job_id, Job.status == "running", Job.lease_until == lease_until)
+            .values(status="pending", lease_until=None, attempts=Job.attempts - 1)  # it never ran
         )
-        session.commit()
-        if claimed.rowcount == 1:
-            return session.get(Job, job_id, populate_existing=True)
-    return None
 
 
 def finish(session: Session, job: Job, *, now: datetime) -> None:
