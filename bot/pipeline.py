@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.drafts.lifecycle import Status
 from bot.errors import DraftbotError
-from bot.nlu.classifier import IntentClassifier
+from bot.nlu.classifier import IntentClassifier, Prediction
 from bot.nlu.entities import Catalog, extract_entities
 from bot.nlu.intents import FALLBACK, Intent
 from bot.persona.render import Renderer
@@ -15,6 +15,10 @@ from bot.persona.styles import PersonaBook
 from bot.policy.marketing import marketing_reason
 
 log = logging.getLogger(__name__)
+
+# Said in the newest message alone, these decide the draft whatever came before: an opt-out must be
+# recorded and acknowledged, and a complaint answered first, even after an unanswered question.
+STANDALONE_INTENTS = ("opt_out", "complaint")
 
 # What staff call the kinds of non-text message WeCom delivers (kf, app callbacks and chat archive).
 MSG_TYPE_NAMES = {
@@ -35,6 +39,7 @@ class Inbound:
     customer_id: str
     text: str
     msg_type: str = "text"
+    earlier: tuple[str, ...] = ()  # the customer's earlier messages no reply has answered yet, oldest first
     customer_name: str = ""
     open_kfid: str | None = None
     staff_id: str | None = None
@@ -93,11 +98,11 @@ class Pipeline:
         if not inbound.text.strip():
             return DraftPlan(status=Status.NEEDS_MANUAL, persona=persona, manual_reason="客户发来的消息是空的")
         try:
-            prediction = self.classifier.predict(inbound.text)
+            prediction, text = self._classify(inbound)
         except Exception as exc:  # a broken model must not lose the message
             log.exception("classification failed for message %s", inbound.msg_id)
             return DraftPlan(status=Status.NEEDS_MANUAL, persona=persona, manual_reason=f"意图识别出错：{exc}")
-        entities = extract_entities(inbound.text, self.catalog)
+        entities = extract_entities(text, self.catalog)
         base = dict(
             persona=persona,
             entities=entities,
@@ -109,7 +114,7 @@ class Pipeline:
             rendered = self.renderer.render(
                 persona=persona,
                 intent=prediction.intent,
-                context={"customer_name": inbound.customer_name, "message": inbound.text, **entities},
+                context={"customer_name": inbound.customer_name, "message": text, **entities},
                 previous=previous,
                 seed=inbound.msg_id,
             )
@@ -137,6 +142,18 @@ class Pipeline:
             flags=flags,
             **base,
         )
+
+    def _classify(self, inbound: Inbound) -> tuple[Prediction, str]:
+        """The intent of the conversation so far, and the text it was read from.
+
+        Unanswered earlier messages are read together with the new one (a question split over
+        several messages), unless the new message alone is confidently an opt-out or a complaint.
+        """
+        alone = self.classifier.predict(inbound.text)
+        if not inbound.earlier or (alone.accepted and alone.intent in STANDALONE_INTENTS):
+            return alone, inbound.text
+        together = "\n".join([*inbound.earlier, inbound.text])
+        return self.classifier.predict(together), together
 
 
 def non_text_reason(msg_type: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
@@ -112,6 +113,24 @@ def test_a_stale_draft_is_superseded_and_the_new_one_covers_the_conversation(dat
         assert old["superseded_by"] == second["id"]
         assert second["message_text"] == "你好\n我的快递到哪了"
         assert client.post(f"/api/drafts/{first['id']}/approve", json={}, headers=admin).status_code == 409
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_an_opt_out_after_an_unanswered_question_is_recorded_and_answered(database_url: str) -> None:
+    root = Path(__file__).resolve().parents[1]
+    client = TestClient(create_app(make_settings(database_url, intents_dir=root / "intents", personas_dir=root / "persona_styles"),
+                                   clock=FakeClock()))
+    client.__enter__()
+    runtime(client).worker.stop()
+    try:
+        admin = bearer(client, "boss", "admin")
+        first = message(client, admin, "c1", "下周三下午能约个试驾吗", "m1")
+        assert first["intent"] == "booking"
+        second = message(client, admin, "c1", "别再给我发广告了", "m2")
+        assert (second["intent"], second["message_text"]) == ("opt_out", "下周三下午能约个试驾吗\n别再给我发广告了")
+        assert client.get(f"/api/drafts/{first['id']}", headers=admin).json()["status"] == "superseded"
+        assert client.get("/api/customers/demo/c1/opt-out", headers=admin).json()["opted_out"] is True
     finally:
         client.__exit__(None, None, None)
 

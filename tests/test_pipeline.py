@@ -65,3 +65,16 @@ def test_a_message_below_the_threshold_gets_the_fallback_template() -> None:
     prediction = pipeline.classifier.predict("qwxz 嗯哼")
     assert flag["reason"] == f"没有足够确定的意图（最接近 {prediction.best}，{round(prediction.confidence * 100)}%）"
     assert (flag["best"], flag["confidence"]) == (prediction.best, prediction.confidence)
+
+
+def test_a_question_split_over_messages_is_read_together() -> None:
+    plan = pipeline_with(DATA / "persona_styles").plan(inbound("到哪了", earlier=("订单 12345678",)))
+    assert (plan.intent, plan.entities.get("order_no")) == ("order_status", "12345678")
+
+
+def test_a_complaint_in_the_newest_message_decides_the_draft_alone() -> None:
+    together = pipeline_with(DATA / "persona_styles").plan(inbound("订单 12345678 到哪了\n你们客服态度太差了，我要投诉"))
+    assert together.intent == "fallback"  # read with the earlier question, the complaint is not sure enough
+    plan = pipeline_with(DATA / "persona_styles").plan(inbound("你们客服态度太差了，我要投诉", earlier=("订单 12345678 到哪了",)))
+    assert plan.intent == "complaint"
+    assert "order_no" not in plan.entities
