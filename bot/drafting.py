@@ -1,8 +1,8 @@
 """Drafting: run the pipeline on a stored message and store the draft (once per message).
 
 A newer message from the same customer supersedes their undecided drafts: the new draft covers the
-conversation so far (an opt-out or complaint in the newest message decides it alone, see
-`Pipeline`). An opt-out message is recorded in the ledger at once (recording is not sending).
+conversation so far (staff see every unanswered message; `Pipeline` decides which ones the intent is
+read from). An opt-out message is recorded in the ledger at once (recording is not sending).
 """
 
 from __future__ import annotations
@@ -46,12 +46,12 @@ class Drafting:
             log.warning("message %s vanished before drafting", message_id)
             return None
         earlier = self._undecided(session, message)
-        earlier_texts = tuple(d.message_text for d in earlier if d.message_text) if message.msg_type == "text" else ()
-        text = "\n".join([*earlier_texts, message.text])
+        unanswered = "\n".join(d.message_text for d in earlier if d.message_text) if message.msg_type == "text" else ""
+        text = "\n".join(part for part in (unanswered, message.text) if part)
         inbound = Inbound(
             msg_id=message.msg_id, channel=message.channel, customer_id=message.customer_id, text=message.text,
             msg_type=message.msg_type, customer_name=message.customer_name, open_kfid=message.open_kfid,
-            staff_id=message.staff_id, earlier=earlier_texts,
+            staff_id=message.staff_id, earlier=unanswered,
         )
         started = time.perf_counter()
         pipeline = self.pipeline  # read once: a new configuration version may be swapped in meanwhile

@@ -16,9 +16,7 @@ from bot.policy.marketing import marketing_reason
 
 log = logging.getLogger(__name__)
 
-# Said in the newest message alone, these decide the draft whatever came before: an opt-out must be
-# recorded and acknowledged, and a complaint answered first, even after an unanswered question.
-STANDALONE_INTENTS = ("opt_out", "complaint")
+READ_BACK_LINES = 3  # how far back a message unclear on its own is read with the unanswered ones before it
 
 # What staff call the kinds of non-text message WeCom delivers (kf, app callbacks and chat archive).
 MSG_TYPE_NAMES = {
@@ -39,7 +37,7 @@ class Inbound:
     customer_id: str
     text: str
     msg_type: str = "text"
-    earlier: tuple[str, ...] = ()  # the customer's earlier messages no reply has answered yet, oldest first
+    earlier: str = ""  # the customer's messages before this one that no reply has answered yet
     customer_name: str = ""
     open_kfid: str | None = None
     staff_id: str | None = None
@@ -144,17 +142,24 @@ class Pipeline:
         )
 
     def _classify(self, inbound: Inbound) -> tuple[Prediction, str]:
-        """The intent of the conversation so far, and the text it was read from.
+        """The intent and the text it was read from: the new message when it is clear on its own.
 
-        Unanswered earlier messages are read together with the new one (a question split over
-        several messages), unless the new message alone is confidently an opt-out or a complaint.
+        A new message that is not (a fragment such as "到哪了" after "订单 12345678") is read with
+        the unanswered lines before it, one more at a time, until they make its own best guess
+        clear; they never change the guess ("团购价怎么算" after a thank-you stays a price
+        question). A clear message is read alone, so a second question, an opt-out or a complaint
+        is not mixed up with the one before.
         """
         alone = self.classifier.predict(inbound.text)
-        if not inbound.earlier or (alone.accepted and alone.intent in STANDALONE_INTENTS):
+        if alone.accepted:
             return alone, inbound.text
-        together = "\n".join([*inbound.earlier, inbound.text])
-        return self.classifier.predict(together), together
-
+        lines = [line for line in inbound.earlier.splitlines() if line.strip()]
+        for back in range(1, min(READ_BACK_LINES, len(lines)) + 1):
+            together = "\n".join([*lines[-back:], inbound.text])
+            prediction = self.classifier.predict(together)
+            if prediction.accepted and prediction.intent == alone.best:
+                return prediction, together
+        return alone, inbound.text
 
 def non_text_reason(msg_type: str) -> str:
     """Why a message of this type needs a manual reply, e.g. "客户发来的是图片，不是文字"."""

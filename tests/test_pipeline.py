@@ -68,13 +68,25 @@ def test_a_message_below_the_threshold_gets_the_fallback_template() -> None:
 
 
 def test_a_question_split_over_messages_is_read_together() -> None:
-    plan = pipeline_with(DATA / "persona_styles").plan(inbound("到哪了", earlier=("订单 12345678",)))
+    pipeline = pipeline_with(DATA / "persona_styles")
+    assert pipeline.plan(inbound("到哪了")).intent == "fallback"  # unclear on its own
+    plan = pipeline.plan(inbound("到哪了", earlier="你好\n订单 12345678"))
     assert (plan.intent, plan.entities.get("order_no")) == ("order_status", "12345678")
 
 
-def test_a_complaint_in_the_newest_message_decides_the_draft_alone() -> None:
-    together = pipeline_with(DATA / "persona_styles").plan(inbound("订单 12345678 到哪了\n你们客服态度太差了，我要投诉"))
-    assert together.intent == "fallback"  # read with the earlier question, the complaint is not sure enough
-    plan = pipeline_with(DATA / "persona_styles").plan(inbound("你们客服态度太差了，我要投诉", earlier=("订单 12345678 到哪了",)))
+def test_a_message_clear_on_its_own_is_read_alone() -> None:
+    pipeline = pipeline_with(DATA / "persona_styles")
+    assert pipeline.plan(inbound("订单 12345678 到哪了\n你们客服态度太差了，我要投诉")).intent == "fallback"  # mixed up
+    plan = pipeline.plan(inbound("你们客服态度太差了，我要投诉", earlier="订单 12345678 到哪了"))
     assert plan.intent == "complaint"
     assert "order_no" not in plan.entities
+    assert pipeline.plan(inbound("有没有优惠券", earlier="订单 12345678 到哪了")).intent == "promotion_inquiry"
+
+
+def test_earlier_lines_make_a_fragment_clear_but_never_change_its_reading() -> None:
+    root = Path(__file__).resolve().parents[1]
+    shipped = load_pipeline(make_settings("sqlite://", intents_dir=root / "intents", personas_dir=root / "persona_styles"))
+    fragment = shipped.plan(inbound("团购价怎么算"))
+    assert (fragment.intent, fragment.flags[-1]["best"]) == ("fallback", "price_inquiry")
+    assert shipped.plan(inbound("谢谢你们，很满意\n团购价怎么算")).intent == "thanks"  # read together, the thanks wins
+    assert shipped.plan(inbound("团购价怎么算", earlier="谢谢你们，很满意")).intent == "fallback"  # so it is not read with it

@@ -1,3 +1,4 @@
+import re
 import shutil
 from pathlib import Path
 
@@ -95,3 +96,20 @@ def test_binding_lookup_prefers_kf_account_then_staff_then_default(styles: Path)
     assert book.choose(kf_account="wkLUCKY", staff=None, default="_default") == "lucky"
     assert book.choose(kf_account="other", staff="zhangsan", default="_default") == "lucky"
     assert book.choose(kf_account=None, staff="nobody", default="_default") == "_default"
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "persona_styles"
+
+
+@pytest.mark.parametrize("persona", ["_default", "advisor", "deals_officer", "enthusiast", "knowledge_expert"])
+@pytest.mark.parametrize(("intent", "entities", "shown", "asks"), [
+    ("order_status", {"order_no": "SF1234567890"}, "SF1234567890", "订单号"),
+    ("refund_return", {"order_no": "20261122001"}, "20261122001", "订单号"),
+    ("booking", {"date": "下周三", "time": "下午3点"}, "下周三下午3点", "日期|哪天"),
+])
+def test_shipped_drafts_use_what_the_customer_already_said(persona: str, intent: str, entities: dict, shown: str, asks: str) -> None:
+    shipped = renderer(SHIPPED)
+    given = shipped.render(persona=persona, intent=intent, context={"customer_name": "", **entities}, only="v1").text
+    missing = shipped.render(persona=persona, intent=intent, context={"customer_name": ""}, only="v1").text
+    assert shown in given and not re.search(asks, given)  # it says it back and does not ask for it again
+    assert shown not in missing and re.search(asks, missing)  # without it, it asks
