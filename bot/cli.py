@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -40,6 +43,50 @@ def _fail(exc: Exception) -> None:
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+ConfigVersion = Annotated[
+    Optional[str],
+    typer.Option("--config-version", help="use a configuration version from the database (a number, or 'active') instead of the folders"),
+]
+
+
+def _chosen_version(session, settings: Settings, version: str | int | None):  # noqa: ANN001, ANN202
+    """The configuration version asked for (None or 'active': the active one); fails with a message if there is none."""
+    from bot.config_store import active, ensure_initial, get_version
+    from bot.runtime import system_clock
+
+    ensure_initial(session, settings, system_clock())
+    if version is None or version == "active":
+        return active(session)
+    try:
+        number = int(version)
+    except ValueError:
+        _fail(DraftbotError(f"--config-version: {version!r} is neither a version number nor 'active'"))
+    chosen = get_version(session, number)
+    if chosen is None:
+        _fail(DraftbotError(f"no configuration version {number}"))
+    return chosen
+
+
+@contextmanager
+def _with_config(settings: Settings, version: str | None) -> Iterator[Settings]:
+    """`settings`, or with a configuration version from the database written to a temporary folder."""
+    if version is None:
+        yield settings
+        return
+    from bot.config_store import files_of
+
+    _, sessions = _database()
+    with tempfile.TemporaryDirectory(prefix="draftbot-config-") as folder:
+        with sessions() as session:
+            try:
+                chosen = _chosen_version(session, settings, version)
+                files_of(chosen).write_to(Path(folder))
+            except DraftbotError as exc:
+                _fail(exc)
+        err.print(f"configuration version {chosen.number} from the database", highlight=False)
+        yield settings.model_copy(update={"intents_dir": Path(folder) / "intents", "personas_dir": Path(folder) / "persona_styles"})
 
 
 @app.command()
@@ -136,17 +183,17 @@ def worker(
 
 
 @app.command()
-def check() -> None:
+def check(config_version: ConfigVersion = None) -> None:
     """Validate intents/ and persona_styles/: schema, duplicates, every intent x persona renders."""
     from bot.persona.lint import lint
     from bot.runtime import load_pipeline
 
-    settings = _settings()
-    try:
-        pipeline = load_pipeline(settings)
-    except DraftbotError as exc:
-        _fail(exc)
-    problems = lint(pipeline.book, pipeline.renderer, list(pipeline.intents.values()))
+    with _with_config(_settings(), config_version) as settings:
+        try:
+            pipeline = load_pipeline(settings)
+        except DraftbotError as exc:
+            _fail(exc)
+        problems = lint(pipeline.book, pipeline.renderer, list(pipeline.intents.values()))
     for problem in problems:
         colour = "red" if problem.severity == "error" else "yellow"
         out.print(f"[{colour}]{problem.severity}[/]: {problem}", highlight=False)
@@ -166,19 +213,20 @@ def draft(
     text: Annotated[str, typer.Argument(help="the customer's message")],
     persona: Annotated[Optional[str], typer.Option(help="persona to speak as (default: DRAFTBOT_DEFAULT_PERSONA)")] = None,
     name: Annotated[str, typer.Option(help="the customer's name")] = "",
+    config_version: ConfigVersion = None,
 ) -> None:
     """Draft a reply offline: prints intent, confidence, persona and the draft."""
     from bot.pipeline import Inbound
     from bot.runtime import load_pipeline
 
-    settings = _settings()
-    try:
-        pipeline = load_pipeline(settings)
-    except DraftbotError as exc:
-        _fail(exc)
-    if persona and persona not in pipeline.book:
-        _fail(DraftbotError(f"no persona {persona!r}; have: {', '.join(pipeline.book.names())}"))
-    plan = pipeline.plan(Inbound(msg_id="cli", channel="demo", customer_id="cli", text=text, customer_name=name), persona=persona)
+    with _with_config(_settings(), config_version) as settings:
+        try:
+            pipeline = load_pipeline(settings)
+        except DraftbotError as exc:
+            _fail(exc)
+        if persona and persona not in pipeline.book:
+            _fail(DraftbotError(f"no persona {persona!r}; have: {', '.join(pipeline.book.names())}"))
+        plan = pipeline.plan(Inbound(msg_id="cli", channel="demo", customer_id="cli", text=text, customer_name=name), persona=persona)
     runners = ", ".join(f"{n} {p:.2f}" for n, p in plan.runners_up)
     out.print(f"intent:     {plan.intent}  (confidence {plan.confidence:.2f}; runners-up: {runners})" if plan.confidence is not None else f"intent:     {plan.intent}", highlight=False)
     out.print(f"persona:    {plan.persona}", highlight=False)
@@ -199,6 +247,7 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     predictions: Annotated[Optional[Path], typer.Option(help="write each test item with its prediction (JSONL)")] = None,
     report: Annotated[Optional[Path], typer.Option(help="write an HTML report with pictures into this folder")] = None,
+    config_version: ConfigVersion = None,
 ) -> None:
     """Measure the classifier: cross-validation on the shipped intents, or --train/--test files."""
     import json
@@ -208,20 +257,19 @@ def evaluate(
     from bot.nlu.evaluation import cross_validate, held_out
     from bot.nlu.intents import load_intents
 
-    settings = _settings()
-    try:
-        if train is None and test is None:
-            texts, labels = from_intents(load_intents(settings.intents_dir))
-            source = str(settings.intents_dir)
-        elif train is not None:
-            texts, labels = load_jsonl(train)
-            source = str(train)
-        else:
-            texts, labels = from_intents(load_intents(settings.intents_dir))
-            source = str(settings.intents_dir)
-        test_set = load_jsonl(test) if test is not None else None
-    except DraftbotError as exc:
-        _fail(exc)
+    if train is not None and config_version is not None:
+        _fail(DraftbotError("--train and --config-version both say what to train on: give one"))
+    with _with_config(_settings(), config_version) as settings:
+        try:
+            if train is not None:
+                texts, labels = load_jsonl(train)
+                source = str(train)
+            else:
+                texts, labels = from_intents(load_intents(settings.intents_dir))
+                source = f"configuration version {config_version}" if config_version else str(settings.intents_dir)
+            test_set = load_jsonl(test) if test is not None else None
+        except DraftbotError as exc:
+            _fail(exc)
     with _progress(quiet=False) as progress:
         if test_set is None:
             task = progress.add_task(f"{folds}-fold cross-validation on {source}", total=folds)
@@ -438,17 +486,13 @@ def config_export(
     version: Annotated[Optional[int], typer.Option("--version", help="version number (default: the active one)")] = None,
 ) -> None:
     """Write a configuration version as intents/ and persona_styles/ files under DIR."""
-    from bot.config_store import active, ensure_initial, files_of, get_version
-    from bot.runtime import system_clock
+    from bot.config_store import files_of
 
     settings = _settings()
     _, sessions = _database()
     with sessions() as session:
         try:
-            ensure_initial(session, settings, system_clock())
-            chosen = active(session) if version is None else get_version(session, version)
-            if chosen is None:
-                _fail(DraftbotError(f"no configuration version {version}"))
+            chosen = _chosen_version(session, settings, version)
             existing = [d for d in ("intents", "persona_styles") if (directory / d).exists()]
             if existing:
                 _fail(DraftbotError(f"{directory}: {', '.join(existing)} already exists; export into an empty folder"))

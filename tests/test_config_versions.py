@@ -137,6 +137,37 @@ def test_export_then_import_round_trips_byte_identical_files(tmp_path: Path, mon
     assert "Traceback" not in missing.output
 
 
+def test_check_draft_and_eval_can_read_a_version_from_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRAFTBOT_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    monkeypatch.setenv("DRAFTBOT_INTENTS_DIR", str(DATA / "intents"))
+    monkeypatch.setenv("DRAFTBOT_PERSONAS_DIR", str(DATA / "persona_styles"))
+    monkeypatch.delenv("DRAFTBOT_DEFAULT_PERSONA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["config", "export", "edited"]).exit_code == 0
+    greeting = tmp_path / "edited" / "persona_styles" / "_default" / "templates" / "greeting.j2"
+    edited = greeting.read_text(encoding="utf-8").replace("您好，请问有什么可以帮您？", "欢迎光临，请问想了解什么？")
+    greeting.write_text(edited.replace("您好，在的，请说。", "欢迎光临，在的，请说。"), encoding="utf-8")
+    assert runner.invoke(cli, ["config", "import", "edited", "--author", "alice"]).exit_code == 0
+
+    def drafted(*options: str) -> str:
+        result = runner.invoke(cli, ["draft", "你好", *options])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "欢迎光临" in drafted("--config-version", "active")
+    assert "欢迎光临" not in drafted("--config-version", "1")
+    assert "欢迎光临" not in drafted()  # the folders
+    checked = runner.invoke(cli, ["check", "--config-version", "2"])
+    assert checked.exit_code == 0 and "configuration version 2 from the database" in checked.output
+    evaluated = runner.invoke(cli, ["eval", "--config-version", "2", "--json"])
+    assert evaluated.exit_code == 0 and '"accuracy"' in evaluated.output
+    for options, message in ((["--config-version", "9"], "no configuration version 9"),
+                             (["--config-version", "latest"], "neither a version number nor 'active'")):
+        refused = runner.invoke(cli, ["check", *options])
+        assert refused.exit_code == 2 and message in refused.output and "Traceback" not in refused.output
+
+
 def test_a_template_that_fails_lint_is_refused_naming_the_file_and_force_does_not_bypass_it(settings: Settings, sessions) -> None:
     broken = ConfigFiles({**BASE.files, "persona_styles/_default/templates/greeting.j2": "{% block v1 %}您好{% endblok %}"})
     for force in (False, True):
