@@ -212,3 +212,17 @@ def test_text_is_shown_as_text_and_new_conversation_starts_clean(page, server: S
     expect(chat).to_have_count(1)
     expect(page.get_by_test_id("draft-card")).to_have_count(1)
     assert [m["text"] for m in conversation(server, customer_id(page))["messages"]] == ["你好"]
+
+
+def test_a_second_message_before_a_decision_replaces_the_draft_and_says_so(page, server: ServerProcess) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    page.goto(server.url + "/")
+    for text in ("你好", "我的快递到哪了"):
+        page.get_by_test_id("customer-input").fill(text)
+        page.get_by_test_id("customer-send").click()
+        expect(page.get_by_test_id("draft-message").first).to_contain_text(text)
+    cards = page.get_by_test_id("draft-card")
+    expect(cards).to_have_count(2)
+    expect(cards.nth(0).get_by_test_id("draft-intent")).to_have_text("order_status")
+    expect(cards.nth(1).get_by_test_id("draft-status")).to_have_text("客户又发了消息，已由新草稿取代")

@@ -230,6 +230,7 @@
       case "rejected": return ["未发送", "badge-rejected"];
       case "send_failed": return ["发送失败", "badge-failed"];
       case "blocked": return ["已拦截", "badge-blocked"];
+      case "superseded": return ["客户又发了消息，已由新草稿取代", ""];
       default: return [d.status, ""];
     }
   }
