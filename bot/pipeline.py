@@ -161,6 +161,7 @@ class Pipeline:
                 return prediction, together
         return alone, inbound.text
 
+
 def non_text_reason(msg_type: str) -> str:
     """Why a message of this type needs a manual reply, e.g. "客户发来的是图片，不是文字"."""
     name = MSG_TYPE_NAMES.get(msg_type)
