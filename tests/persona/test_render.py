@@ -105,6 +105,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "persona_styles"
 @pytest.mark.parametrize(("intent", "entities", "shown", "asks"), [
     ("order_status", {"order_no": "SF1234567890"}, "SF1234567890", "订单号"),
     ("refund_return", {"order_no": "20261122001"}, "20261122001", "订单号"),
+    ("payment_invoice", {"order_no": "DD20261122"}, "DD20261122", "订单号"),
     ("booking", {"date": "下周三", "time": "下午3点"}, "下周三下午3点", "日期|哪天"),
 ])
 def test_shipped_drafts_use_what_the_customer_already_said(persona: str, intent: str, entities: dict, shown: str, asks: str) -> None:
