@@ -102,13 +102,18 @@ def test_paths_outside_intents_and_persona_styles_are_refused(tmp_path: Path) ->
     assert ConfigFiles.from_directory(tmp_path / "out") == BASE
 
 
-def test_export_then_import_round_trips_byte_identical_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The draftbot command on a fresh SQLite file and the test data, run from tmp_path."""
     monkeypatch.setenv("DRAFTBOT_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
     monkeypatch.setenv("DRAFTBOT_INTENTS_DIR", str(DATA / "intents"))
     monkeypatch.setenv("DRAFTBOT_PERSONAS_DIR", str(DATA / "persona_styles"))
     monkeypatch.delenv("DRAFTBOT_DEFAULT_PERSONA", raising=False)
     monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
+    return CliRunner()
+
+
+def test_export_then_import_round_trips_byte_identical_files(tmp_path: Path, runner: CliRunner) -> None:
     exported = runner.invoke(cli, ["config", "export", "v1"])
     assert exported.exit_code == 0, exported.output
     for path in BASE.files:
@@ -137,13 +142,7 @@ def test_export_then_import_round_trips_byte_identical_files(tmp_path: Path, mon
     assert "Traceback" not in missing.output
 
 
-def test_check_draft_and_eval_can_read_a_version_from_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DRAFTBOT_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
-    monkeypatch.setenv("DRAFTBOT_INTENTS_DIR", str(DATA / "intents"))
-    monkeypatch.setenv("DRAFTBOT_PERSONAS_DIR", str(DATA / "persona_styles"))
-    monkeypatch.delenv("DRAFTBOT_DEFAULT_PERSONA", raising=False)
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
+def test_check_draft_and_eval_can_read_a_version_from_the_database(tmp_path: Path, runner: CliRunner) -> None:
     assert runner.invoke(cli, ["config", "export", "edited"]).exit_code == 0
     greeting = tmp_path / "edited" / "persona_styles" / "_default" / "templates" / "greeting.j2"
     edited = greeting.read_text(encoding="utf-8").replace("您好，请问有什么可以帮您？", "欢迎光临，请问想了解什么？")
