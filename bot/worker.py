@@ -113,7 +113,7 @@ class Worker:
         self._leased.clear()
 
     def run_until_idle(self, limit: int = 1000) -> int:
-        """Run due jobs until none is left (for the CLI and tests); returns how many ran."""
+        """Run due jobs until none is left (for the CLI and tests); returns how many it took from its leases."""
         count = 0
         while count < limit and self.run_once():
             count += 1

@@ -158,7 +158,7 @@ class IntentClassifier:
         probabilities = softmax(decisions * temperature, axis=1)
         confidences = probabilities.max(axis=1)
         correct = probabilities.argmax(axis=1) == sample_truth
-        chosen = choose_threshold(confidences, correct, target_precision, z=LOWER_BOUND_Z) if threshold is None else threshold
+        chosen = choose_threshold(confidences, correct, target_precision) if threshold is None else threshold
         accepted = confidences >= chosen
         calibration = Calibration(
             threshold=chosen,
