@@ -95,7 +95,7 @@ class CallbackStore:
                 self.on_stored()
 
     def _next_batch(self) -> list[Waiting] | None:
-        """Every callback waiting now (at least one; at most MAX_BATCH); None once stop() was called."""
+        """Every callback waiting now (at least one; gathering stops once MAX_BATCH are in); None once stop() was called."""
         batch = self._queue.get()
         if batch is None:
             return None
