@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -27,20 +27,39 @@ def _visible(user: User):  # noqa: ANN202
 
 @router.get("/drafts", response_model=list[DraftOut])
 def list_drafts(
+    request: Request,
+    response: Response,
     session: SessionDep,
     user: CurrentUser,
     runtime: RuntimeDep,
     status: Status | None = Query(None, description="only drafts in this state"),
     customer_id: str | None = Query(None),
     limit: int = Query(50, ge=1, le=500),
+    before_id: str | None = Query(None, description="only drafts older than this id: the X-Next-Cursor of the previous page"),
 ) -> list[DraftOut]:
-    """Drafts the user may see, newest first."""
-    query = select(Draft).where(_visible(user)).order_by(Draft.id.desc()).limit(limit)
+    """Drafts the user may see, newest first; `X-Next-Cursor` and `Link: rel="next"` name the next page, if any."""
+    query = select(Draft).where(_visible(user)).order_by(Draft.id.desc()).limit(limit + 1)
     if status:
         query = query.where(Draft.status == status.value)
     if customer_id:
         query = query.where(Draft.customer_id == customer_id)
-    return [_out(runtime, session, d) for d in session.scalars(query)]
+    if before_id is not None:
+        query = query.where(Draft.id < _cursor(before_id))
+    drafts = list(session.scalars(query))
+    if len(drafts) > limit:
+        drafts = drafts[:limit]
+        cursor = str(drafts[-1].id)
+        following = request.url.include_query_params(before_id=cursor)
+        response.headers["X-Next-Cursor"] = cursor
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    return [_out(runtime, session, d) for d in drafts]
+
+
+def _cursor(before_id: str) -> int:
+    """The draft id a `before_id` cursor names; 422 with the reason for anything else."""
+    if not before_id.isascii() or not before_id.isdigit() or int(before_id) < 1:
+        raise HTTPException(422, f"before_id 应为正整数（上一页响应头 X-Next-Cursor 的值），收到的是 {before_id[:40]!r}")
+    return int(before_id)
 
 
 def _out(runtime, session: Session, draft: Draft) -> DraftOut:  # noqa: ANN001
