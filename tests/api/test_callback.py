@@ -15,7 +15,10 @@ from bot.db.models import Job
 from tests.conftest import make_settings, runtime
 from tests.factories import FakeClock, app_text_xml, kf_event_xml, signed_callback
 
-VECTORS = json.loads((Path(__file__).resolve().parents[3] / "shared" / "wecom" / "vectors.json").read_text())
+# Published WeCom callback crypto samples (Tencent's WXBizMsgCrypt sample, the worked example of WeCom's
+# encryption documentation, wechatpy's own vectors), copied unchanged from the project's shared test data
+# (wecom/vectors.json); its "source" and "verified_with" fields say where each case comes from.
+VECTORS = json.loads((Path(__file__).resolve().parents[1] / "data" / "wecom_vectors.json").read_text(encoding="utf-8"))
 
 
 def job_count(client: TestClient) -> int:
