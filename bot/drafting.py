@@ -36,8 +36,8 @@ class Drafting:
         self.kf_staff = kf_staff
         self.sensitive = sensitive
 
-    def make(self, session: Session, *, message_id: int, now: datetime) -> Draft | None:
-        """Create the draft for a message unless it exists; the caller commits."""
+    def make(self, session: Session, *, message_id: int, now: datetime, persona: str | None = None) -> Draft | None:
+        """Create the draft for a message unless it exists (in `persona` while it is loaded, e.g. the demo's pick); the caller commits."""
         existing = session.scalar(select(Draft).where(Draft.message_id == message_id))
         if existing is not None:
             return existing
@@ -55,7 +55,8 @@ class Drafting:
         )
         started = time.perf_counter()
         pipeline = self.pipeline  # read once: a new configuration version may be swapped in meanwhile
-        plan = pipeline.plan(inbound, previous=_previous(session, message))
+        chosen = persona if persona in pipeline.book.personas else None  # a persona unpublished meanwhile: the usual choice
+        plan = pipeline.plan(inbound, persona=chosen, previous=_previous(session, message))
         self.metrics.pipeline_seconds.observe(time.perf_counter() - started)
         intent = pipeline.intents.get(plan.intent or "")
         flags = list(plan.flags)

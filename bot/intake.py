@@ -16,8 +16,10 @@ from bot.wecom.kf import CUSTOMER, KfMessage, sync_pages
 log = logging.getLogger(__name__)
 
 
-def store_inbound(session: Session, inbound: Inbound, *, now: datetime, sent_at: datetime | None = None) -> int | None:
-    """Store a customer message and queue its draft in the caller's transaction; None for a duplicate."""
+def store_inbound(
+    session: Session, inbound: Inbound, *, now: datetime, sent_at: datetime | None = None, persona: str | None = None
+) -> int | None:
+    """Store a customer message and queue its draft (in `persona`, if given) in the caller's transaction; None for a duplicate."""
     values = dict(
         channel=inbound.channel,
         msg_id=inbound.msg_id,
@@ -32,7 +34,8 @@ def store_inbound(session: Session, inbound: Inbound, *, now: datetime, sent_at:
     )
     message_id = insert_ignoring_duplicates(session, Message, values, ["channel", "msg_id"])
     if message_id is not None:
-        enqueue(session, kind="draft", key=f"draft:{message_id}", payload={"message_id": message_id}, now=now)
+        payload = {"message_id": message_id, **({"persona": persona} if persona else {})}
+        enqueue(session, kind="draft", key=f"draft:{message_id}", payload=payload, now=now)
     return message_id
 
 

@@ -214,7 +214,7 @@ class Runtime:
 
     def handle_draft(self, session: Session, payload: dict, now: datetime) -> None:
         """Draft the message; with the staff app chat, queue the card and (urgent drafts) the escalation."""
-        draft = self.drafting.make(session, message_id=int(payload["message_id"]), now=now)
+        draft = self.drafting.make(session, message_id=int(payload["message_id"]), persona=payload.get("persona"), now=now)
         if draft is None or self.staffchat is None:
             return
         if draft.status in OPEN:

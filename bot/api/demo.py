@@ -19,6 +19,7 @@ from bot.errors import TransitionError
 from bot.intake import store_inbound
 from bot.outbox import approve, reject
 from bot.pipeline import Inbound
+from bot.timefmt import zone_label
 
 router = APIRouter(tags=["demo"])
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "web" / "templates"))
@@ -29,23 +30,37 @@ class DemoMessageIn(BaseModel):
     customer_id: str = Field("demo-customer", min_length=1, max_length=64)
     customer_name: str = Field("", max_length=64)
     text: str = Field(min_length=1, max_length=1000)
+    persona: str | None = Field(None, max_length=64, description="the persona to draft in (a loaded one); default: the usual choice")
+
+
+def persona_choices(runtime) -> list[dict]:  # noqa: ANN001
+    """The loaded personas as the picker shows them: name and display name, the default first."""
+    book, default = runtime.pipeline.book, runtime.settings.default_persona
+    names = sorted(book.names(), key=lambda name: (name != default, name))
+    return [{"name": name, "display_name": book.personas[name].display_name} for name in names]
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     return templates.TemplateResponse(
-        request, "demo.html", {"personas": runtime.pipeline.book.names(), "default_persona": runtime.settings.default_persona}
+        request, "demo.html", {
+            "personas": persona_choices(runtime), "default_persona": runtime.settings.default_persona,
+            "timezone": runtime.settings.timezone, "zone_label": zone_label(runtime.settings.timezone, runtime.clock()),
+        },
     )
 
 
 @router.post("/demo/messages", status_code=202)
 def customer_says(body: DemoMessageIn, session: SessionDep, runtime: RuntimeDep) -> dict:
-    """The customer side: a new message in the demo chat."""
+    """The customer side: a new message in the demo chat, drafted in the chosen persona."""
+    if body.persona is not None and body.persona not in runtime.pipeline.book.personas:
+        known = "、".join(f"{p['name']}（{p['display_name']}）" for p in persona_choices(runtime))
+        raise HTTPException(422, f"没有名为 {body.persona!r} 的人设；可选：{known}")
     inbound = Inbound(
         msg_id=uuid.uuid4().hex, channel="demo", customer_id=body.customer_id,
         text=body.text, customer_name=body.customer_name,
     )
-    message_id = store_inbound(session, inbound, now=runtime.clock())
+    message_id = store_inbound(session, inbound, now=runtime.clock(), persona=body.persona)
     session.commit()
     runtime.worker.wake()
     return {"message_id": message_id}

@@ -79,7 +79,7 @@ def test_customer_asks_staff_edits_and_sends_then_rejects(page, server: ServerPr
 
     SCREENSHOTS.mkdir(exist_ok=True)
     page.goto(server.url + "/")
-    expect(page.get_by_text("这是演示：左边扮演客户发消息，右边扮演员工审核草稿")).to_be_visible()
+    expect(page.get_by_text("这是演示：在「客户」一栏扮演客户发消息，在「员工审核」一栏扮演员工审核草稿")).to_be_visible()
     chat = page.get_by_test_id("chat-message")
     cards = page.get_by_test_id("draft-card")
     replies = page.locator('[data-testid="chat-message"][data-direction="out"]')
@@ -226,3 +226,48 @@ def test_a_second_message_before_a_decision_replaces_the_draft_and_says_so(page,
     expect(cards).to_have_count(2)
     expect(cards.nth(0).get_by_test_id("draft-intent")).to_have_text("order_status")
     expect(cards.nth(1).get_by_test_id("draft-status")).to_have_text("客户又发了消息，已由新草稿取代")
+
+
+def test_a_visitor_compares_personas_on_a_phone_in_another_time_zone(browser, server: ServerProcess) -> None:  # noqa: ANN001
+    """Stacked panes say no left or right; the picker drafts in each persona; times are the brand's, named."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="America/New_York")
+    page = context.new_page()
+    problems: list[str] = []
+    watch(page, server.url, problems, bad_response)
+    page.goto(server.url + "/")
+    explain = page.get_by_test_id("explain")
+    expect(explain).to_contain_text("「客户」一栏")
+    assert "左" not in explain.inner_text() and "右" not in explain.inner_text()
+    picker = page.get_by_test_id("persona-picker")
+    assert picker.locator("option").all_inner_texts() == ["客服", "福利官 Lucky"]
+    expect(picker).to_have_value("_default")
+    expect(page.get_by_text("时间均为北京时间")).to_be_attached()
+
+    seen = {}
+    for value, label in (("lucky", "福利官 Lucky"), ("_default", "客服")):
+        page.get_by_test_id("new-conversation").click()
+        picker.select_option(value)
+        page.get_by_test_id("customer-input").fill("我的快递到哪了")
+        page.get_by_test_id("customer-send").click()
+        card = page.get_by_test_id("draft-card").filter(has_text="我的快递到哪了")
+        expect(card.get_by_test_id("draft-persona")).to_have_text(label)
+        expect(card.get_by_test_id("draft-text")).not_to_have_value("")
+        seen[value] = card.get_by_test_id("draft-text").input_value()
+        [draft] = conversation(server, customer_id(page))["drafts"]
+        assert draft["persona"] == value
+        created = datetime.fromisoformat(draft["created_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+        expect(card.locator(".card-time")).to_have_text(created.strftime("%H:%M:%S"))
+        expect(card.locator(".card-time")).to_have_attribute("title", re.compile(r"（北京时间）$"))
+        assert no_horizontal_scroll(page), "the page scrolls sideways at 390 px"
+    assert "Lucky" in seen["lucky"] and seen["lucky"] != seen["_default"]
+    page.reload()
+    expect(picker).to_have_value("_default")  # the last pick is remembered
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "demo-phone-persona.png"), full_page=True)
+    context.close()
+    assert problems == []

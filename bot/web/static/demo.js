@@ -11,6 +11,9 @@
   const DRAFTING_HINT_MS = 15000;   // stop showing "drafting…" if no draft arrives by then
   const STORE_ID = "draftbot-demo-customer-id";
   const STORE_NAME = "draftbot-demo-customer-name";
+  const STORE_PERSONA = "draftbot-demo-persona";
+  const ZONE = document.body.dataset.timezone || undefined;       // the brand's time zone (DRAFTBOT_TIMEZONE)
+  const ZONE_LABEL = document.body.dataset.zoneLabel || "";
 
   const $ = (id) => document.getElementById(id);
   const els = {
@@ -19,7 +22,7 @@
     open: $("drafts-open"), empty: $("drafts-empty"), done: $("drafts-done"), doneList: $("drafts-done-list"),
     error: $("error"), errorText: $("error-text"), errorClose: $("error-close"),
     tplOpen: $("tpl-open-card"), tplDone: $("tpl-done-card"),
-    jump: $("jump-review"), jumpCount: $("jump-count"),
+    jump: $("jump-review"), jumpCount: $("jump-count"), persona: $("persona-picker"),
   };
 
   /* ---------------- small helpers ---------------- */
@@ -46,9 +49,16 @@
   function clock(iso, withSeconds) {
     const d = parseTime(iso);
     if (isNaN(d)) return "";
-    const opts = { hour: "2-digit", minute: "2-digit", hour12: false };
+    const opts = { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: ZONE };
     if (withSeconds) opts.second = "2-digit";
     return d.toLocaleTimeString("zh-CN", opts);
+  }
+
+  /** The full date and time in the brand's zone, saying which: "2026/12/04 18:02:05（北京时间）". */
+  function fullTime(iso) {
+    const d = parseTime(iso);
+    if (isNaN(d)) return "";
+    return d.toLocaleString("zh-CN", { hour12: false, timeZone: ZONE }) + (ZONE_LABEL ? `（${ZONE_LABEL}）` : "");
   }
 
   /* ---------------- errors ---------------- */
@@ -102,6 +112,9 @@
   store.set(STORE_ID, customerId);
   els.name.value = store.get(STORE_NAME) || "";
   els.name.addEventListener("input", () => store.set(STORE_NAME, els.name.value));
+  const storedPersona = store.get(STORE_PERSONA);
+  if (storedPersona && Array.from(els.persona.options).some((o) => o.value === storedPersona)) els.persona.value = storedPersona;
+  els.persona.addEventListener("change", () => store.set(STORE_PERSONA, els.persona.value));
 
   function showConversationId() {
     els.convId.textContent = "#" + customerId.replace(/^demo-/, "").slice(0, 6);
@@ -141,7 +154,7 @@
     timeMark(m.created_at);
     const { row, b } = bubble(m.direction, m.text);
     b.dataset.id = String(m.id);
-    if (m.created_at) b.title = parseTime(m.created_at).toLocaleString("zh-CN");
+    if (m.created_at) b.title = fullTime(m.created_at);
     els.chat.appendChild(row);
     shownMessages.set(m.id, b);
   }
@@ -179,7 +192,9 @@
     els.chat.appendChild(row);
     scrollToBottom();
     try {
-      const res = await api("POST", "demo/messages", { customer_id: cid, customer_name: els.name.value.trim(), text });
+      const res = await api("POST", "demo/messages", {
+        customer_id: cid, customer_name: els.name.value.trim(), text, persona: els.persona.value || undefined,
+      });
       if (cid !== customerId) return;
       const id = res && res.message_id;
       if (shownMessages.has(id) && shownMessages.get(id) !== b) row.remove();   // polling got there first
@@ -213,6 +228,12 @@
 
   const OPEN = new Set(["pending", "needs_manual"]);
   const FLAG_LABELS = { marketing: "营销内容", low_confidence: "把握不大" };
+
+  /** A persona's display name as the picker lists it, else its name. */
+  function personaName(name) {
+    const option = Array.from(els.persona.options).find((o) => o.value === name);
+    return option ? option.textContent : (name || "—");
+  }
 
   function customerLine(d) {
     return (d.customer_name ? d.customer_name + "：" : "") + (d.message_text || "");
@@ -248,6 +269,7 @@
     const time = node.querySelector(".card-time");
     time.textContent = clock(d.sent_at || d.approved_at || d.created_at);
     time.dateTime = d.sent_at || d.approved_at || d.created_at || "";
+    time.title = fullTime(d.sent_at || d.approved_at || d.created_at);
     if (d.status !== "rejected") node.querySelector(".done-reply").textContent = d.final_text || "";
     const reason = node.querySelector(".done-reason");
     let why = "";
@@ -274,6 +296,7 @@
     const time = node.querySelector(".card-time");
     time.textContent = clock(d.created_at, true);
     time.dateTime = d.created_at || "";
+    time.title = fullTime(d.created_at);
 
     node.querySelector(".card-from").textContent = d.customer_name ? d.customer_name + "：" : "";
     node.querySelector(".card-message").textContent = d.message_text || "";
@@ -292,7 +315,7 @@
       span.appendChild(document.createTextNode(" " + pct(prob)));
       runners.appendChild(span);
     }
-    node.querySelector(".persona").appendChild(el("code", "", d.persona || "—"));
+    node.querySelector(".persona").textContent = personaName(d.persona);
 
     showFlags(node.querySelector(".flags"), d, FLAG_LABELS);
 
