@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.db.models import Draft, Message, OptOut
 from bot.drafts.lifecycle import OPEN, Status
 from bot.metrics import Metrics
-from bot.outbox import announce
+from bot.services.decisions import announce, moved
 from bot.pipeline import Inbound, Pipeline
 from bot.policy.sensitive import SensitiveWords
 
@@ -90,11 +90,9 @@ class Drafting:
         )
         session.add(draft)
         session.flush()
-        for old in earlier:
-            old.status = Status.SUPERSEDED.value
-            old.superseded_by = draft.id
-            old.updated_at = now
-            announce(session, old, now=now)
+        for old in earlier:  # each only if nobody decided it meanwhile
+            if moved(session, old, status=Status.SUPERSEDED.value, superseded_by=draft.id, updated_at=now):
+                announce(session, old, now=now)
         if plan.intent == OPT_OUT_INTENT:
             session.add(OptOut(channel=message.channel, customer_id=message.customer_id, opted_out=True,
                                recorded_by="customer", reason=message.text[:500], created_at=now))

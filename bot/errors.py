@@ -5,7 +5,8 @@
     ├── DataFileError        an intents/ or persona_styles/ file is wrong (carries path and item)
     ├── RenderError          a template failed to render a draft
     ├── TransitionError      a draft cannot move to the requested state
-    │   └── NotAllowed       the user may not decide this draft
+    │   ├── NotAllowed       the user may not decide this draft
+    │   └── EmptyText        an edited reply has no text
     └── WeComError           the WeCom API answered with an error or could not be reached
 """
 
@@ -43,6 +44,10 @@ class TransitionError(DraftbotError):
 
 class NotAllowed(TransitionError):
     """The user may not decide this draft."""
+
+
+class EmptyText(TransitionError):
+    """An edited reply is empty: there is nothing to approve."""
 
 
 class WeComError(DraftbotError):

@@ -1,9 +1,8 @@
-"""The outbox: human decisions on drafts, and delivery of exactly the approved text."""
+"""The outbox: delivery of exactly the text a human approved, once, within WeCom's and the brand's limits."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -12,14 +11,14 @@ from sqlalchemy.orm import Session
 
 
 from bot.db.models import Draft, Message, OptOut
-from bot.db.queue import enqueue
-from bot.drafts.lifecycle import ApprovedReply, Status, approved_reply, check_may_decide, check_rejectable, plan_approval
-from bot.errors import TransitionError, WeComError
+from bot.drafts.lifecycle import UNCERTAIN, ApprovedReply, Status, approved_reply
+from bot.errors import WeComError
 from bot.metrics import Metrics
 from bot.policy.dont_disturb import Customer, Rules, check_send
 from bot.policy.kf_window import kf_send_block
 from bot.policy.marketing import promotional_words
 from bot.policy.sensitive import SensitiveWords
+from bot.services.decisions import announce
 
 log = logging.getLogger(__name__)
 
@@ -36,55 +35,6 @@ class RetryLater(Exception):
     def __init__(self, delay: float, reason: str) -> None:
         self.delay = delay
         super().__init__(reason)
-
-
-def announce(session: Session, draft: Draft, *, now: datetime) -> None:
-    """Queue an update of the staff's cards for a draft whose outcome is known (a no-op without cards)."""
-    enqueue(session, kind="card_outcome", key=f"card:{draft.id}:{draft.status}:{now.timestamp()}",
-            payload={"draft_id": draft.id}, now=now)
-
-
-def approve(
-    session: Session, draft: Draft, *, user: str, role: str, text: str | None, now: datetime,
-    sensitive: SensitiveWords = SensitiveWords(),
-) -> bool:
-    """Record a human's approval of the draft (optionally edited) and queue its delivery.
-
-    Returns False when the draft was already approved with this text (nothing changes, nothing is
-    sent twice). Raises NotAllowed, TransitionError (also for sensitive words) or ValueError (empty text).
-    """
-    check_may_decide(draft, user=user, role=role)
-    approval = plan_approval(draft, text)
-    if not approval.changed:
-        return False
-    refusal = sensitive.reason(approval.final_text)
-    if refusal:
-        raise TransitionError(refusal)
-    draft.status = Status.APPROVED.value
-    draft.final_text = approval.final_text
-    draft.approved_by = user
-    draft.approved_at = now
-    draft.decided_at = now
-    draft.send_errcode = None
-    draft.send_errmsg = None
-    draft.updated_at = now
-    if draft.channel != "archive":  # archive replies are inserted by staff from the chat sidebar
-        enqueue(session, kind="send", key=f"send:{draft.id}:{uuid.uuid4().hex}", payload={"draft_id": draft.id}, now=now)
-    return True
-
-
-def reject(session: Session, draft: Draft, *, user: str, role: str, reason: str | None, now: datetime) -> bool:
-    """Record that a human decided not to send the draft; False for a repeated rejection."""
-    check_may_decide(draft, user=user, role=role)
-    if not check_rejectable(draft):
-        return False
-    draft.status = Status.REJECTED.value
-    draft.rejected_by = user
-    draft.reject_reason = reason
-    draft.decided_at = now
-    draft.updated_at = now
-    announce(session, draft, now=now)
-    return True
 
 
 class Outbox:
@@ -125,7 +75,7 @@ class Outbox:
         reply = approved_reply(draft)
         sender = self.senders.get(draft.channel)
         if sender is None:
-            self._fail(session, draft, None, f"渠道 {draft.channel} 没有配置发送方式", now)
+            self._fail(session, draft, None, f"渠道 {draft.channel} 没有配置发送方式", now, uncertain=False)
             return
         verdict = check_send(promotional=is_promotional(draft), solicited=draft.solicited,
                              customer=customer_state(session, draft, now=now), now=now, rules=self.rules)
@@ -152,8 +102,9 @@ class Outbox:
                 draft.send_errcode, draft.send_errmsg = exc.errcode, exc.errmsg
                 self.metrics.sends.labels("retry").inc()
                 raise RetryLater(self.backoff * 2 ** (draft.send_attempts - 1), str(exc)) from exc
-            self._fail(session, draft, exc.errcode, exc.errmsg, now)
+            self._fail(session, draft, exc.errcode, exc.errmsg, now, uncertain=exc.retryable)
             return
+        draft.flags = [flag for flag in draft.flags if flag.get("code") != UNCERTAIN]
         draft.status = Status.SENT.value
         draft.sent_at = now
         draft.send_errcode = draft.send_errmsg = None
@@ -169,11 +120,22 @@ class Outbox:
         log.info("draft %s sent (approved by %s)", draft.id, reply.approved_by)
         announce(session, draft, now=now)
 
-    def _fail(self, session: Session, draft: Draft, errcode: int | None, errmsg: str, now: datetime) -> None:
+    def _fail(
+        self, session: Session, draft: Draft, errcode: int | None, errmsg: str, now: datetime, *, uncertain: bool,
+    ) -> None:
+        """Give up on the draft; a failure without a clear answer from WeCom is marked uncertain.
+
+        WeCom may have delivered an uncertain send (a timeout after it accepted the message): a new
+        approval then keeps the text and the msgid, so WeCom drops the repeat instead of sending twice.
+        """
         draft.status = Status.SEND_FAILED.value
         draft.send_errcode = errcode
         draft.send_errmsg = errmsg
         draft.updated_at = now
+        flags = [flag for flag in draft.flags if flag.get("code") != UNCERTAIN]
+        if uncertain:
+            flags.append({"code": UNCERTAIN, "reason": "发送结果不明：企业微信可能已经收到。再次批准只能按原文重发，客户不会收到两次"})
+        draft.flags = flags
         self.metrics.sends.labels("failed").inc()
         log.warning("draft %s send failed: %s %s", draft.id, errcode, errmsg)
         announce(session, draft, now=now)

@@ -30,6 +30,7 @@ from bot.policy.sensitive import SensitiveWords
 from bot.persona.render import Renderer
 from bot.persona.styles import load_personas
 from bot.pipeline import Pipeline
+from bot.services.decisions import DraftDecisions
 from bot.staffchat import StaffChat
 from bot.wecom.callback import CallbackCrypto
 from bot.wecom.client import WeComClient
@@ -92,6 +93,7 @@ class Runtime:
     pipeline: Pipeline
     metrics: Metrics
     outbox: Outbox
+    decisions: DraftDecisions
     drafting: Drafting
     worker: Worker | WorkerProcess  # a thread of this process, or (`draftbot serve`) a child process
     crypto: CallbackCrypto | None
@@ -160,13 +162,14 @@ class Runtime:
             senders=senders, max_attempts=settings.send_max_attempts,
             backoff=settings.send_backoff_seconds, metrics=metrics, rules=rules, sensitive=sensitive,
         )
+        decisions = DraftDecisions(sensitive=sensitive, approvers=settings.approvers, metrics=metrics)
         drafting = Drafting(pipeline=pipeline, metrics=metrics, kf_staff=settings.kf_staff, sensitive=sensitive)
         staffchat = None
         if app_client is not None and settings.wecom_agent_id:
-            staffchat = StaffChat(settings=settings, client=app_client, outbox=outbox, metrics=metrics)
+            staffchat = StaffChat(settings=settings, client=app_client, outbox=outbox, decisions=decisions)
         runtime = cls(
             settings=settings, clock=clock, engine=engine, sessions=sessions, pipeline=pipeline,
-            metrics=metrics, outbox=outbox, drafting=drafting, worker=None,  # type: ignore[arg-type]
+            metrics=metrics, outbox=outbox, decisions=decisions, drafting=drafting, worker=None,  # type: ignore[arg-type]
             crypto=crypto, kf_client=kf_client, app_client=app_client, staffchat=staffchat, config=config,
         )
         if serving:
@@ -215,8 +218,8 @@ class Runtime:
     def handle_draft(self, session: Session, payload: dict, now: datetime) -> None:
         """Draft the message; with the staff app chat, queue the card and (urgent drafts) the escalation."""
         draft = self.drafting.make(session, message_id=int(payload["message_id"]), persona=payload.get("persona"), now=now)
-        if draft is None or self.staffchat is None:
-            return
+        if draft is None or self.staffchat is None or draft.channel == "demo":
+            return  # demo drafts reach no real customer and notify nobody
         if draft.status in OPEN:
             enqueue(session, kind="notify", key=f"notify:{draft.id}", payload={"draft_id": draft.id}, now=now)
         if draft.urgent:

@@ -99,7 +99,14 @@ def test_approving_twice_sends_once(app: tuple[TestClient, RecordingSender]) -> 
         assert response.json()["status"] == "approved"
     run_jobs(client)
     assert len(sender.replies) == 1
-    assert client.post(f"/api/drafts/{draft['id']}/approve", json={}, headers=staff).status_code == 409  # now sent
+    again = client.post(f"/api/drafts/{draft['id']}/approve", json={}, headers=staff)  # a late retry, now sent
+    assert again.status_code == 200
+    assert again.json()["status"] == "sent"
+    assert again.json()["final_text"] == sender.replies[0].text
+    other = client.post(f"/api/drafts/{draft['id']}/approve", json={"text": "另一段文字"}, headers=staff)
+    assert other.status_code == 409
+    run_jobs(client)
+    assert len(sender.replies) == 1
 
 
 def test_approved_reply_refuses_every_state_but_approved() -> None:

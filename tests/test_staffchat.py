@@ -470,8 +470,8 @@ def test_without_app_credentials_drafts_and_callbacks_still_work(database_url: s
 
 def test_the_card_and_the_full_text_carry_the_drafts_warnings(chat: TestClient, fake: FakeWeCom, clock: FakeClock) -> None:
     admin = bearer(chat, "boss", "admin")
-    chat.post("/api/customers/demo/cWarn/opt-out", headers=admin)
-    body = {"channel": "demo", "customer_id": "cWarn", "text": "有没有优惠券", "msg_id": "warn-1", "staff_id": "zhangsan"}
+    chat.post("/api/customers/archive/cWarn/opt-out", headers=admin)
+    body = {"channel": "archive", "customer_id": "cWarn", "text": "有没有优惠券", "msg_id": "warn-1", "staff_id": "zhangsan"}
     assert chat.post("/api/messages", json=body, headers=admin).status_code == 202
     run_jobs(chat)
     card = [c for c in fake.calls("message/send") if c["body"].get("msgtype") == "template_card"][-1]["body"]["template_card"]

@@ -17,13 +17,14 @@ from bot.db.models import Draft, Message
 from bot.drafts.lifecycle import OPEN
 from bot.errors import TransitionError
 from bot.intake import store_inbound
-from bot.outbox import approve, reject
+from bot.services.decisions import Decider
 from bot.pipeline import Inbound
 from bot.timefmt import zone_label
 
 router = APIRouter(tags=["demo"])
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "web" / "templates"))
 DEMO_STAFF = "demo-staff"
+DEMO_DECIDER = Decider(user=DEMO_STAFF, role="staff", surface="demo")
 
 
 class DemoMessageIn(BaseModel):
@@ -99,7 +100,7 @@ def staff_approves(draft_id: int, body: ApproveIn, session: SessionDep, runtime:
     """The staff side: approve (optionally edited); only demo-channel drafts, so no real customer is reached."""
     draft = _demo_draft(session, draft_id)
     try:
-        approve(session, draft, user=DEMO_STAFF, role="staff", text=body.text, now=runtime.clock(), sensitive=runtime.outbox.sensitive)
+        runtime.decisions.approve(session, draft, by=DEMO_DECIDER, text=body.text, now=runtime.clock())
     except TransitionError as exc:
         raise HTTPException(409, str(exc)) from None
     session.commit()
@@ -111,7 +112,7 @@ def staff_approves(draft_id: int, body: ApproveIn, session: SessionDep, runtime:
 def staff_rejects(draft_id: int, session: SessionDep, runtime: RuntimeDep, body: RejectIn | None = None) -> dict:
     draft = _demo_draft(session, draft_id)
     try:
-        reject(session, draft, user=DEMO_STAFF, role="staff", reason=body.reason if body else None, now=runtime.clock())
+        runtime.decisions.reject(session, draft, by=DEMO_DECIDER, reason=body.reason if body else None, now=runtime.clock())
     except TransitionError as exc:
         raise HTTPException(409, str(exc)) from None
     session.commit()

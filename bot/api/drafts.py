@@ -10,10 +10,10 @@ from bot.api.deps import CurrentUser, RuntimeDep, SessionDep
 from bot.api.schemas import ApproveIn, DraftOut, IntentCorrectionIn, MessageAccepted, MessageIn, RejectIn
 from bot.db.models import Draft, Message
 from bot.db.tokens import User
-from bot.drafts.lifecycle import OPEN, Status, check_may_decide, may_see
+from bot.drafts.lifecycle import OPEN, Status, may_see
 from bot.errors import NotAllowed, TransitionError
 from bot.intake import store_inbound
-from bot.outbox import approve, reject
+from bot.services.decisions import Decider
 from bot.pipeline import Inbound
 
 router = APIRouter(prefix="/api", tags=["drafts"])
@@ -68,6 +68,10 @@ def _out(runtime, session: Session, draft: Draft) -> DraftOut:  # noqa: ANN001
     return DraftOut.of(draft, checks)
 
 
+def _decider(user: User) -> Decider:
+    return Decider(user=user.user_id, role=user.role, surface="api")
+
+
 def _load(session: Session, draft_id: int, user: User) -> Draft:
     draft = session.get(Draft, draft_id, with_for_update=True)
     if draft is None or not may_see(draft, user=user.user_id, role=user.role):
@@ -85,15 +89,13 @@ def approve_draft(draft_id: int, body: ApproveIn, session: SessionDep, user: Cur
     """Approve the draft (or send `text` instead); the worker then delivers exactly that text."""
     draft = _load(session, draft_id, user)
     try:
-        changed = approve(session, draft, user=user.user_id, role=user.role, text=body.text, now=runtime.clock(),
-                          sensitive=runtime.outbox.sensitive)
+        changed = runtime.decisions.approve(session, draft, by=_decider(user), text=body.text, now=runtime.clock())
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from None
     except TransitionError as exc:
         raise HTTPException(409, str(exc)) from None
     session.commit()
     if changed:
-        runtime.metrics.decisions.labels("edited" if draft.final_text != draft.original_text else "approved").inc()
         runtime.worker.wake()
     return DraftOut.of(draft)
 
@@ -103,14 +105,12 @@ def reject_draft(draft_id: int, session: SessionDep, user: CurrentUser, runtime:
     """Decide not to send the draft."""
     draft = _load(session, draft_id, user)
     try:
-        changed = reject(session, draft, user=user.user_id, role=user.role, reason=body.reason if body else None, now=runtime.clock())
+        runtime.decisions.reject(session, draft, by=_decider(user), reason=body.reason if body else None, now=runtime.clock())
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from None
     except TransitionError as exc:
         raise HTTPException(409, str(exc)) from None
     session.commit()
-    if changed:
-        runtime.metrics.decisions.labels("rejected").inc()
     return DraftOut.of(draft)
 
 
@@ -119,7 +119,7 @@ def correct_intent(draft_id: int, body: IntentCorrectionIn, session: SessionDep,
     """Record the intent the message really has; the console's learning inbox offers it as a new example."""
     draft = _load(session, draft_id, user)
     try:
-        check_may_decide(draft, user=user.user_id, role=user.role)
+        runtime.decisions.check_may_decide(draft, _decider(user))
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from None
     known = runtime.pipeline.intents

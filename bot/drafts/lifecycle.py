@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from collections.abc import Collection
 from typing import Protocol
 
-from bot.errors import NotAllowed, TransitionError
+from bot.errors import EmptyText, NotAllowed, TransitionError
 
 
 class Status(StrEnum):
@@ -22,6 +23,7 @@ class Status(StrEnum):
 
 
 OPEN = (Status.PENDING, Status.NEEDS_MANUAL)
+UNCERTAIN = "send_uncertain"  # the flag of a send whose outcome WeCom never told (timeout, 5xx)
 ROLES = ("staff", "admin")
 
 # How staff say each status, e.g. in "草稿 12 已发送，不能再批准".
@@ -50,6 +52,7 @@ class DraftLike(Protocol):
     final_text: str | None
     approved_by: str | None
     approved_at: datetime | None
+    flags: list
 
 
 @dataclass(frozen=True)
@@ -93,12 +96,24 @@ def approved_reply(draft: DraftLike) -> ApprovedReply:
     )
 
 
-def check_may_decide(draft: DraftLike, *, user: str, role: str) -> None:
-    """Staff decide drafts assigned to them or to nobody; admins decide all."""
-    if role == "admin":
+def check_may_decide(draft: DraftLike, *, user: str, role: str, approvers: Collection[str] = ()) -> None:
+    """The one rule of who decides a draft, on every surface.
+
+    Admins decide all; an assigned draft is its assignee's; an unassigned one is for the approvers
+    when some are configured, else for any staff member. Demo drafts reach no real customer.
+    """
+    if role == "admin" or draft.channel == "demo":
         return
-    if draft.assignee and draft.assignee != user:
-        raise NotAllowed(f"草稿 {draft.id} 已分配给 {draft.assignee}")
+    if draft.assignee:
+        if draft.assignee != user:
+            raise NotAllowed(f"草稿 {draft.id} 已分配给 {draft.assignee}")
+    elif approvers and user not in approvers:
+        raise NotAllowed(f"草稿 {draft.id} 没有分配给具体员工，只有审批人可以处理")
+
+
+def send_uncertain(draft: DraftLike) -> bool:
+    """True when the last send failed without a clear answer: WeCom may have delivered it."""
+    return draft.status == Status.SEND_FAILED and any(flag.get("code") == UNCERTAIN for flag in draft.flags or ())
 
 
 def may_see(draft: DraftLike, *, user: str, role: str) -> bool:
@@ -118,11 +133,16 @@ def plan_approval(draft: DraftLike, edited_text: str | None) -> Approval:
     """Decide what approving `draft` (optionally with edited text) means, or refuse with a reason."""
     text = edited_text.strip() if edited_text is not None else None
     if text == "":
-        raise ValueError("修改后的文字为空")
+        raise EmptyText("修改后的文字为空")
+    if draft.status in (Status.APPROVED, Status.SENT) and (text is None or text == draft.final_text):
+        return Approval(changed=False, final_text=draft.final_text or "")  # a repeat: it names the text approved
     if draft.status == Status.APPROVED:
-        if text is None or text == draft.final_text:
-            return Approval(changed=False, final_text=draft.final_text or "")
         raise TransitionError(f"草稿 {draft.id} 已按另一段文字批准，不能再改")
+    if send_uncertain(draft) and text is not None and text != draft.final_text:
+        raise TransitionError(
+            f"草稿 {draft.id} 上次发送结果不明（企业微信可能已经收到），只能按原文重发，不能修改；"
+            "重发不会让客户收到两次"
+        )
     if draft.status == Status.SEND_FAILED:
         return Approval(changed=True, final_text=text or draft.final_text or draft.original_text)
     if draft.status not in OPEN:

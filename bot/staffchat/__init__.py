@@ -7,11 +7,11 @@ Frontline staff decide drafts from WeCom on their phones:
 * a tap comes back as a `template_card_event` callback and approves or rejects through
   `bot.outbox`, or starts an edit: the staff member's next text message is the new reply;
 * text commands (1 / 发 / ok, 改 <新内容>, 0 / 不发, 列表, 全文, 取消, 帮助) do the same without a card;
-* once a draft's outcome is known (`bot.outbox.announce`), every card of the draft is greyed out
+* once a draft's outcome is known (`bot.services.decisions.announce`), every card of the draft is greyed out
   with the outcome (`card_outcome`, each response_code used once), with the reason for a failure;
 * an urgent draft left undecided is escalated once to the admins (`escalate`).
 
-Nothing here sends anything to a customer: approval goes through `bot.outbox.approve`, and the
+Nothing here sends anything to a customer: approval goes through `bot.services.decisions`, and the
 outbox is the only sender. Every method takes the session and `now`; the caller commits.
 
 The modules: `notify` (the jobs: cards, outcomes, escalation), `decisions` (taps and commands),

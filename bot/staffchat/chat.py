@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.db.models import Draft
 from bot.errors import WeComError
-from bot.metrics import Metrics
 from bot.outbox import Outbox
+from bot.services.decisions import Decider, DraftDecisions
 from bot.wecom.cards import text_message
 from bot.wecom.client import WeComClient
 
@@ -22,29 +22,28 @@ log = logging.getLogger(__name__)
 class AppChat:
     """The app chat's settings, WeCom client and outbox, and what both the jobs and the callbacks need."""
 
-    def __init__(self, *, settings: Settings, client: WeComClient, outbox: Outbox, metrics: Metrics | None = None) -> None:
+    def __init__(self, *, settings: Settings, client: WeComClient, outbox: Outbox, decisions: DraftDecisions) -> None:
         self.settings = settings
         self.client = client
         self.outbox = outbox
-        self.metrics = metrics
+        self.decisions = decisions
 
     # -- who may decide -------------------------------------------------------------------------
 
     def role(self, user: str) -> str:
         return "admin" if user in self.settings.admins else "staff"
 
+    def decider(self, user: str) -> Decider:
+        return Decider(user=user, role=self.role(user), surface="chat")
+
     def may_decide(self, draft: Draft, user: str) -> bool:
-        """The assignee decides; unassigned drafts are for the approvers; admins decide all."""
-        if user in self.settings.admins:
-            return True
-        if draft.assignee:
-            return draft.assignee == user
-        return user in self.settings.approvers
+        """The rule every surface shares (`DraftDecisions.may_decide`)."""
+        return self.decisions.may_decide(draft, self.decider(user))
 
     def _decidable(self, user: str):  # noqa: ANN202
         if user in self.settings.admins:
             return True
-        if user in self.settings.approvers:
+        if not self.settings.approvers or user in self.settings.approvers:
             return or_(Draft.assignee == user, Draft.assignee.is_(None))
         return Draft.assignee == user
 

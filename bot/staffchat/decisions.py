@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Card, Draft, EditRequest
 from bot.drafts.lifecycle import OPEN, Status
-from bot.errors import NotAllowed, TransitionError
-from bot.outbox import approve, reject
+from bot.errors import EmptyText, NotAllowed, TransitionError
 from bot.staffchat.chat import AppChat
 from bot.staffchat.commands import HELP, Command, parse_command
 from bot.staffchat.texts import not_yours, outcome_of, why_not
@@ -123,12 +122,11 @@ class Decisions(AppChat):
             self._reply(user, f"{who} 这条需要你来写回复：点 写回复，或回复 改 #{draft.id} 新内容。")
             return
         try:
-            changed = approve(session, draft, user=user, role=self.role(user), text=text, now=now,
-                              sensitive=self.outbox.sensitive)
+            changed = self.decisions.approve(session, draft, by=self.decider(user), text=text, now=now)
         except NotAllowed:
             self._reply(user, not_yours(draft))
             return
-        except ValueError as exc:
+        except EmptyText as exc:
             self._reply(user, f"没有发出：{exc}。")
             return
         except TransitionError as exc:
@@ -138,11 +136,10 @@ class Decisions(AppChat):
             return
         self._clear_edit(session, user, draft.id)
         if not changed:
-            self._reply(user, f"{who} 这条已经批准过了，正在发送。")
+            done = "已经发出去了" if draft.status == Status.SENT else "已经批准过了，正在发送"
+            self._reply(user, f"{who} 这条{done}。")
             return
         edited = draft.final_text != draft.original_text
-        if self.metrics is not None:
-            self.metrics.decisions.labels("edited" if edited else "approved").inc()
         log.info("draft %s approved by %s in the app chat%s", draft.id, user, " (edited)" if edited else "")
         if not from_card:  # a tapped card shows the outcome itself
             self._reply(user, f"好的，{'改好的回复' if edited else '这条回复'}马上发给 {who}。")
@@ -150,7 +147,7 @@ class Decisions(AppChat):
     def _reject(self, session: Session, draft: Draft, user: str, now: datetime, *, from_card: bool = False) -> None:
         who = customer_label(draft)
         try:
-            changed = reject(session, draft, user=user, role=self.role(user), reason=REJECT_REASON, now=now)
+            changed = self.decisions.reject(session, draft, by=self.decider(user), reason=REJECT_REASON, now=now)
         except NotAllowed:
             self._reply(user, not_yours(draft))
             return
@@ -161,8 +158,6 @@ class Decisions(AppChat):
         if not changed:
             self._reply(user, f"{who} 这条已经选了不发。")
             return
-        if self.metrics is not None:
-            self.metrics.decisions.labels("rejected").inc()
         log.info("draft %s rejected by %s in the app chat", draft.id, user)
         if not from_card:
             self._reply(user, f"好的，{who} 这条不发。")

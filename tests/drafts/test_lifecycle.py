@@ -3,8 +3,8 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.db.models import Draft
-from bot.drafts.lifecycle import Status, approved_reply, check_may_decide, check_rejectable, plan_approval
-from bot.errors import NotAllowed, TransitionError
+from bot.drafts.lifecycle import Approval, Status, approved_reply, check_may_decide, check_rejectable, plan_approval
+from bot.errors import EmptyText, NotAllowed, TransitionError
 
 
 def draft(status: Status, **fields: object) -> Draft:
@@ -24,11 +24,20 @@ def test_a_repeated_approval_is_a_no_op() -> None:
     assert not approval.changed
 
 
-@pytest.mark.parametrize(("status", "said"), [(Status.REJECTED, "已选择不发"), (Status.SENT, "已发送"), (Status.BLOCKED, "已拦截")])
+@pytest.mark.parametrize(("status", "said"), [(Status.REJECTED, "已选择不发"), (Status.BLOCKED, "已拦截")])
 def test_closed_drafts_cannot_be_approved(status: Status, said: str) -> None:
     with pytest.raises(TransitionError) as refused:
         plan_approval(draft(status), None)
     assert str(refused.value) == f"草稿 7 {said}，不能再批准"
+
+
+def test_a_repeated_approval_of_a_sent_draft_names_the_sent_text_and_another_text_is_refused() -> None:
+    sent = draft(Status.SENT, final_text="已发出的回复")
+    assert plan_approval(sent, None) == Approval(changed=False, final_text="已发出的回复")
+    assert plan_approval(sent, "已发出的回复") == Approval(changed=False, final_text="已发出的回复")
+    with pytest.raises(TransitionError) as refused:
+        plan_approval(sent, "别的内容")
+    assert str(refused.value) == "草稿 7 已发送，不能再批准"
 
 
 def test_an_approved_draft_cannot_be_approved_with_other_text() -> None:
@@ -45,7 +54,7 @@ def test_a_manual_draft_needs_text() -> None:
 
 
 def test_empty_text_is_refused() -> None:
-    with pytest.raises(ValueError, match="^修改后的文字为空$"):
+    with pytest.raises(EmptyText, match="^修改后的文字为空$"):
         plan_approval(draft(Status.PENDING), "  ")
 
 

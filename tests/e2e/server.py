@@ -12,6 +12,10 @@ from pathlib import Path
 
 import httpx2 as httpx  # the test extra installs httpx2 (pyproject), which starlette 1.x uses too
 
+from tests.conftest import DATA
+from tests.factories import AES_KEY, CORP_ID, TOKEN
+from tests.fake_wecom import FakeWeCom
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -19,6 +23,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def service_env(fake: FakeWeCom, database_url: str) -> dict[str, str]:
+    """The environment of a served draftbot on `database_url`, with the test data and `fake` as WeCom."""
+    return {
+        "DRAFTBOT_DATABASE_URL": database_url,
+        "DRAFTBOT_INTENTS_DIR": str(DATA / "intents"),
+        "DRAFTBOT_PERSONAS_DIR": str(DATA / "persona_styles"),
+        "DRAFTBOT_WECOM_CORP_ID": CORP_ID,
+        "DRAFTBOT_WECOM_TOKEN": TOKEN,
+        "DRAFTBOT_WECOM_AES_KEY": AES_KEY,
+        "DRAFTBOT_WECOM_SECRET": "app-secret",
+        "DRAFTBOT_WECOM_AGENT_ID": "1000002",
+        "DRAFTBOT_WECOM_API_BASE": fake.base_url,
+        "DRAFTBOT_WECOM_TIMEOUT_SECONDS": "2",
+        "DRAFTBOT_WORKER_POLL_SECONDS": "0.05",
+        "DRAFTBOT_WORKER_LEASE_SECONDS": "3",
+        "DRAFTBOT_LOG_LEVEL": "INFO",
+    }
 
 
 class ServerProcess:

@@ -5,43 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx2 as httpx  # the test extra installs httpx2 (pyproject), which starlette 1.x uses too
-import pytest
 
-from tests.conftest import DATA
 from tests.e2e.server import ROOT, ServerProcess
-from tests.factories import AES_KEY, CORP_ID, TOKEN, kf_event_xml, signed_callback
+from tests.factories import kf_event_xml, signed_callback
 from tests.fake_wecom import FakeWeCom
 
 KF = "wkLUCKY"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeWeCom]:
-    with FakeWeCom() as server:
-        yield server
-
-
-@pytest.fixture
-def env(tmp_path: Path, fake: FakeWeCom, database_url: str) -> dict[str, str]:
-    return {
-        "DRAFTBOT_DATABASE_URL": database_url,
-        "DRAFTBOT_INTENTS_DIR": str(DATA / "intents"),
-        "DRAFTBOT_PERSONAS_DIR": str(DATA / "persona_styles"),
-        "DRAFTBOT_WECOM_CORP_ID": CORP_ID,
-        "DRAFTBOT_WECOM_TOKEN": TOKEN,
-        "DRAFTBOT_WECOM_AES_KEY": AES_KEY,
-        "DRAFTBOT_WECOM_SECRET": "app-secret",
-        "DRAFTBOT_WECOM_AGENT_ID": "1000002",
-        "DRAFTBOT_WECOM_API_BASE": fake.base_url,
-        "DRAFTBOT_WECOM_TIMEOUT_SECONDS": "2",
-        "DRAFTBOT_WORKER_POLL_SECONDS": "0.05",
-        "DRAFTBOT_WORKER_LEASE_SECONDS": "3",
-        "DRAFTBOT_LOG_LEVEL": "INFO",
-    }
 
 
 def cli(env: dict[str, str], *args: str) -> str:

@@ -7,7 +7,7 @@ reaches a customer")
   client, which draftbot can neither perform nor stop. The staff member's own tap on 插入, with the
   text in front of them, IS the human approval of that exact text.
 * So the page records the approval only after `sendChatMessage` reports `sendChatMessage:ok`:
-  `POST /sidebar/api/drafts/{id}/sent` with exactly the inserted text calls `bot.outbox.approve`
+  `POST /sidebar/api/drafts/{id}/sent` with exactly the inserted text calls `DraftDecisions.record_inserted`
   (the same rules as the staff API: who may decide, legal transitions, sensitive words; refusals
   are 409 with the API's reason) and marks the draft sent (status, sent_at, an outgoing Message)
   in one transaction. Recording first would leave "approved" or "sent" records for texts the staff
@@ -42,10 +42,10 @@ from sqlalchemy.orm import Session
 from bot.api.deps import RuntimeDep, SessionDep
 from bot.api.schemas import DraftOut, RejectIn
 from bot.api.sidebar.auth import SidebarUser, SidebarUserDep, SidebarWriterDep
-from bot.db.models import Draft, Message
-from bot.drafts.lifecycle import OPEN, Status, check_may_decide, may_see, plan_approval
+from bot.db.models import Draft
+from bot.drafts.lifecycle import OPEN, Status, may_see
 from bot.errors import NotAllowed, TransitionError
-from bot.outbox import announce, approve, reject
+from bot.services.decisions import Decider
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,10 @@ def _checks(runtime: Runtime, session: Session, draft: Draft) -> list[dict]:
 
 def _out(runtime: Runtime, session: Session, draft: Draft) -> DraftOut:
     return DraftOut.of(draft, _checks(runtime, session, draft))
+
+
+def _decider(user: SidebarUser) -> Decider:
+    return Decider(user=user.user_id, role=ROLE, surface="sidebar")
 
 
 def _load(session: Session, draft_id: int, user: SidebarUser) -> Draft:
@@ -121,13 +125,9 @@ def sidebar_check(draft_id: int, body: InsertIn, session: SessionDep, runtime: R
     """Before inserting: may this exact text go into the chat now? A dry run of the approval; changes nothing."""
     draft = _load(session, draft_id, user)
     try:
-        check_may_decide(draft, user=user.user_id, role=ROLE)
-        final_text = plan_approval(draft, body.text).final_text
-    except (TransitionError, ValueError) as exc:
+        final_text = runtime.decisions.final_text(draft, _decider(user), body.text)
+    except TransitionError as exc:
         raise _refusal(exc) from None
-    refusal = runtime.outbox.sensitive.reason(final_text)
-    if refusal:
-        raise HTTPException(409, refusal)
     found = runtime.outbox.checks(session, _as_if_sent(draft, final_text), now=runtime.clock())
     if found:
         raise HTTPException(409, "；".join(str(c.get("reason")) for c in found))
@@ -138,35 +138,13 @@ def sidebar_check(draft_id: int, body: InsertIn, session: SessionDep, runtime: R
 def sidebar_sent(draft_id: int, body: InsertIn, session: SessionDep, runtime: RuntimeDep, user: SidebarWriterDep) -> DraftOut:
     """The staff member inserted `text` into the chat (sendChatMessage said ok): record it approved and sent by them."""
     draft = _load(session, draft_id, user)
-    now = runtime.clock()
-    key = f"sidebar:{draft.id}"
-    if draft.status == Status.SENT:
-        earlier = session.scalar(select(Message).where(Message.channel == CHANNEL, Message.msg_id == key))
-        if earlier is not None and earlier.staff_id == user.user_id and earlier.text == body.text.strip():
-            return DraftOut.of(draft)  # the same insert recorded again (a retried request): nothing changes
     try:
-        changed = approve(session, draft, user=user.user_id, role=ROLE, text=body.text, now=now, sensitive=runtime.outbox.sensitive)
-    except (TransitionError, ValueError) as exc:
+        runtime.decisions.record_inserted(session, draft, by=_decider(user), text=body.text, now=runtime.clock())
+    except TransitionError as exc:
         session.rollback()
         log.warning("draft %s: %s inserted a text into the chat that cannot be recorded: %s", draft_id, user.user_id, exc)
         raise _refusal(exc) from None
-    draft.status = Status.SENT.value
-    draft.sent_at = now
-    draft.updated_at = now
-    draft.send_errcode = draft.send_errmsg = None
-    session.add(
-        Message(
-            channel=CHANNEL, msg_id=key, direction="out", customer_id=draft.customer_id,
-            customer_name=draft.customer_name, open_kfid=draft.open_kfid, staff_id=user.user_id,
-            text=draft.final_text, draft_id=draft.id, created_at=now,
-        )
-    )
-    announce(session, draft, now=now)
     session.commit()
-    if changed:
-        runtime.metrics.decisions.labels("edited" if draft.final_text != draft.original_text else "approved").inc()
-    runtime.metrics.sends.labels("sent").inc()
-    log.info("draft %s inserted into the chat by %s from the sidebar", draft.id, user.user_id)
     return DraftOut.of(draft)
 
 
@@ -177,10 +155,8 @@ def sidebar_reject(
     """不发: decide not to send the draft."""
     draft = _load(session, draft_id, user)
     try:
-        changed = reject(session, draft, user=user.user_id, role=ROLE, reason=body.reason if body else None, now=runtime.clock())
+        runtime.decisions.reject(session, draft, by=_decider(user), reason=body.reason if body else None, now=runtime.clock())
     except TransitionError as exc:
         raise _refusal(exc) from None
     session.commit()
-    if changed:
-        runtime.metrics.decisions.labels("rejected").inc()
     return DraftOut.of(draft)
