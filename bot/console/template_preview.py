@@ -19,13 +19,15 @@ from bot.console import template_sandbox
 from bot.console.config_paths import persona_styles, template_path
 from bot.console.persona_templates import intent_names, normalise_source, template_source, with_template
 from bot.console.preview_messages import Example
+from bot.persona.bounds import Limits
 
 MAX_TEMPLATE_CHARS = 20_000
 
 _ISSUE_LABELS = {
     "syntax": "语法错误", "undefined": "用到了没有的变量", "security": "安全限制：不允许的操作",
     "range": "循环次数过多", "timeout": "渲染超时，已停止", "memory": "占用内存过多，已停止",
-    "recursion": "调用层次过深（可能无限递归）", "variations": "没有找到说法", "data": "人设文件有误",
+    "recursion": "调用层次过深（可能无限递归）", "output": "生成的话术过长，已停止", "template": "话术文件过长",
+    "variations": "没有找到说法", "data": "人设文件有误",
     "sandbox": "预览失败", "error": "渲染时出错",
 }
 _ISSUE_HINTS = {
@@ -33,7 +35,10 @@ _ISSUE_HINTS = {
                  "persona.character；实体（order_no、phone、date、time、amount、product）要写在 {% if order_no is defined %} 里。",
     "security": "话术只能使用变量和简单的判断、循环，不能访问内部属性。",
     "variations": "每种说法写在 {% block v1 %}…{% endblock %}、{% block v2 %}…{% endblock %} 里。",
-    "timeout": "每条话术最多渲染 1 秒；请检查循环。",
+    "timeout": f"每条话术最多渲染 {Limits.seconds:g} 秒、{Limits.steps} 步；请检查循环和递归。",
+    "range": f"range() 最多 {Limits.range} 次。",
+    "memory": f"话术里的任何文字或列表最多 {Limits.value} 个字或元素。",
+    "output": f"一条话术最多 {Limits.output} 个字。",
 }
 
 

@@ -1,14 +1,13 @@
-"""Render admin-edited persona templates in a short-lived child process with hard limits.
+"""Render admin-edited persona templates in a short-lived child process, as a second wall around the bounds.
 
-A template typed in the console is untrusted code. Jinja's sandbox stops attribute tricks and huge
-ranges, but not everything: `{{ 10**10**10 }}` or `{{ 'x' * 10**10 }}` is evaluated even while the
-template compiles (constant folding), and nested loops can run for hours. A thread cannot be
-stopped, so every preview, lint and save check renders here, in a child process that
+A template typed in the console is untrusted code. Every render, here as in the worker and the
+CLI, runs in the bounded environment (`bot.persona.sandbox`): each render stops past its time,
+steps and size limits with a `BoundsExceeded` that names what it hit, so the other variations
+still show. The console also renders in a child process, because it renders whatever an admin
+types next, before anything is saved; the child
 
 - has a memory cap (RLIMIT_AS) and a CPU cap (RLIMIT_CPU), and is killed by the parent after a
-  wall-clock timeout, so no template can hang or exhaust the server;
-- stops one render that runs longer than its budget (a SIGALRM tick raises RenderTimeout), so the
-  other variations still show;
+  wall-clock timeout, should anything get past the bounds;
 - returns at most OUTPUT_CAP characters of each draft.
 
 The parent calls `run(task)`; the child (`python -m bot.console.template_sandbox`) reads the task
@@ -23,7 +22,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,21 +30,16 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from bot.errors import DataFileError
 from bot.nlu.intents import FALLBACK, Intent
+from bot.persona.bounds import BoundsExceeded
 from bot.persona.lint import SAMPLE_CONTEXTS, Problem, lint, lint_intents
 from bot.persona.render import Renderer
 from bot.persona.styles import PersonaBook, load_personas
 
 OUTPUT_CAP = 2000  # characters of one rendered draft sent back (its full length is reported too)
-RENDER_SECONDS = 1.0  # budget of one render
-LINT_SECONDS = 4.0  # budget of the linter over one persona
+LINT_SECONDS = 4.0  # budget of the linter over one persona (each render has its own bounds)
 WALL_SECONDS = 12.0  # the parent kills the child after this
 MEMORY_BYTES = 512 * 2**20
 CPU_SECONDS = 15
-_TICK = 0.05
-
-
-class RenderTimeout(Exception):
-    """Raised inside a render that ran past its budget (an Exception, so jinja adds the template line)."""
 
 
 # ----- parent side ---------------------------------------------------------------------------------
@@ -91,19 +84,6 @@ class _OnePersonaBook(PersonaBook):
         return [self._name]
 
 
-_deadline = float("inf")
-
-
-def _tick(signum: int, frame: object) -> None:
-    if time.monotonic() > _deadline:
-        raise RenderTimeout(f"took longer than {RENDER_SECONDS:g} s")
-
-
-def _budget(seconds: float) -> None:
-    global _deadline
-    _deadline = time.monotonic() + seconds
-
-
 def _limit_resources() -> None:
     try:
         import resource
@@ -120,9 +100,9 @@ def describe(exc: BaseException, personas_dir: Path) -> dict[str, Any]:
     """An error as data: its kind, message, and the template file and line it happened at."""
     cause = exc.__cause__ or exc
     kind = {TemplateSyntaxError: "syntax", UndefinedError: "undefined", SecurityError: "security",
-            RenderTimeout: "timeout", MemoryError: "memory", RecursionError: "recursion"}.get(type(cause), "error")
-    if isinstance(cause, OverflowError) and "MAX_RANGE" in str(cause):
-        kind = "range"
+            MemoryError: "memory", RecursionError: "recursion"}.get(type(cause), "error")
+    if isinstance(cause, BoundsExceeded):
+        kind = cause.kind  # timeout, range, memory, output or template
     file, line = None, None
     if isinstance(cause, TemplateSyntaxError):
         file, line = cause.filename, cause.lineno
@@ -147,24 +127,17 @@ def _relative(file: str | None, personas_dir: Path) -> str | None:
 
 
 def _render(renderer: Renderer, persona: str, intent: str, variation: str, context: dict, personas_dir: Path) -> dict:
-    _budget(RENDER_SECONDS)
     try:
         text = renderer.render(persona=persona, intent=intent, context=context, only=variation).text
     except Exception as exc:
         return {"variation": variation, "text": None, "chars": 0, "error": describe(exc, personas_dir)}
-    finally:
-        _budget(float("inf"))
     return {"variation": variation, "text": text[:OUTPUT_CAP], "chars": len(text), "error": None}
 
 
 def _lint(book: PersonaBook, renderer: Renderer, persona: str, intents: list[str]) -> list[Problem]:
     """The linter's findings for one persona over `intents` (and fallback), without the intent-data checks."""
     stubs = [Intent(name, "", False, ()) for name in intents if name != FALLBACK]
-    _budget(LINT_SECONDS)
-    try:
-        problems = lint(_OnePersonaBook(book, persona), renderer, stubs)
-    finally:
-        _budget(float("inf"))
+    problems = lint(_OnePersonaBook(book, persona), renderer, stubs, seconds=LINT_SECONDS)
     about_data = set(lint_intents(stubs))
     return [p for p in problems if p not in about_data]
 
@@ -207,10 +180,10 @@ def preview(task: dict[str, Any]) -> dict[str, Any]:
                 key = (cell["variation"], cell["error"]["message"], cell["error"]["line"])
                 broken.setdefault(key, {"variation": cell["variation"], **cell["error"]})
     answer["broken"] = list(broken.values())
-    if not any(b["kind"] in ("timeout", "memory", "recursion") for b in answer["broken"]):
+    if not any(b["kind"] in ("timeout", "memory", "recursion", "output") for b in answer["broken"]):
         problems = _lint(book, renderer, persona, [intent])
-        answer["problems"] = [_problem(p) for p in problems
-                              if _about(p, intent) and p.rule != "renders"]  # render failures are in "broken"
+        answer["problems"] = [_problem(p) for p in problems  # render failures are in "broken"
+                              if _about(p, intent) and p.rule not in ("renders", "bounds")]
     return answer
 
 
@@ -240,8 +213,6 @@ TASKS = {"preview": preview, "survey": survey}
 
 def main() -> None:
     _limit_resources()
-    signal.signal(signal.SIGALRM, _tick)
-    signal.setitimer(signal.ITIMER_REAL, _TICK, _TICK)
     task = json.loads(sys.stdin.read())
     try:
         answer = TASKS[task["op"]](task)
@@ -250,7 +221,6 @@ def main() -> None:
                             "file": _relative(exc.path, Path(task["personas_dir"])), "line": None, "item": exc.item}}
     except Exception as exc:  # the answer must always arrive: anything else becomes a described error
         answer = {"error": describe(exc, Path(task["personas_dir"]))}
-    signal.setitimer(signal.ITIMER_REAL, 0)
     sys.stdout.write(json.dumps(answer, ensure_ascii=False))
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from bot.nlu.entities import ENTITY_SAMPLES
 from bot.nlu.intents import FALLBACK, Intent
-from bot.persona.render import Renderer
+from bot.persona.bounds import BoundsExceeded
+from bot.persona.render import Renderer, relative_name
 from bot.persona.styles import PersonaBook
 from bot.policy.marketing import promotional_words
 
 RECOMMENDED_EXAMPLES = 20
+# Each render is bounded (bot.persona.bounds); this bounds the whole check, however many templates time out.
+LINT_SECONDS = 30.0
 # Replies where selling has no place, whatever the persona (the customer needs service, or wants quiet).
 NO_SELLING = ("complaint", "after_sales", "refund_return", "opt_out", "human_agent")
 # Replies that must apologise and commit to a concrete next step.
@@ -41,14 +45,20 @@ class Problem:
     path: str
     item: str
     message: str
-    rule: str  # template, variations, entity, renders, max_chars, address, emoji, selling, apology, next_step, examples
+    rule: str  # template, variations, entity, renders, bounds, max_chars, address, emoji, selling, apology, next_step, examples
 
     def __str__(self) -> str:
         return f"{self.path}: {self.item}: {self.message}"
 
 
-def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent]) -> list[Problem]:
-    """Check the intents, then render every intent (and fallback) for every persona and variation."""
+def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent], *, seconds: float = LINT_SECONDS) -> list[Problem]:
+    """Check the intents, then render every intent (and fallback) for every persona and variation.
+
+    Every render is bounded in time and memory like a draft's. A variation past its bounds is not
+    rendered again for the other sample context; past `seconds` in all, the templates not yet
+    rendered are left unchecked and that is an error.
+    """
+    deadline = time.monotonic() + seconds
     intents = [i for i in intents if i.enabled]  # a disabled intent is not classified, so it needs no templates
     problems = lint_intents(intents)
     for name in book.names():
@@ -63,16 +73,27 @@ def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent]) -> list[P
             if len(variations) < 2 and intent != FALLBACK:
                 problems.append(Problem("warning", template, intent,
                                         f"只有 {len(variations)} 种说法：至少写两种（v1、v2），客户才不会每次收到一样的话。", "variations"))
+            where = relative_name(template)
             for variation in variations:
+                if time.monotonic() > deadline:
+                    problems.append(Problem("error", where, f"{intent} {variation}",
+                                            f"检查超时：渲染话术累计超过 {seconds:g} 秒，这条及之后的话术没有检查。", "renders"))
+                    return _unique(problems)
                 for context in SAMPLE_CONTEXTS:
-                    problems.extend(_check_one(renderer, book, name, intent, variation, context))
+                    found = _check_one(renderer, book, name, intent, variation, context, where)
+                    problems.extend(found)
+                    if any(p.rule == "bounds" for p in found):
+                        break
     return _unique(problems)
 
 
-def _check_one(renderer: Renderer, book: PersonaBook, name: str, intent: str, variation: str, context: dict) -> list[Problem]:
+def _check_one(renderer: Renderer, book: PersonaBook, name: str, intent: str, variation: str, context: dict,
+               template: str) -> list[Problem]:
     persona = book[name]
     try:
         rendered = renderer.render(persona=name, intent=intent, context=context, previous=None, seed="", only=variation)
+    except BoundsExceeded as exc:
+        return [Problem("error", template, f"{intent} {variation}", f"无法渲染：{exc}", "bounds")]
     except Exception as exc:
         missing = next((e for e in ENTITY_SAMPLES if e not in context and f"'{e}' is undefined" in str(exc)), None)
         if missing:

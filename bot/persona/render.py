@@ -1,4 +1,10 @@
-"""Render a persona's draft for an intent: sandboxed jinja2, StrictUndefined, the fallback chain."""
+"""Render a persona's draft for an intent: bounded sandboxed jinja2, StrictUndefined, the fallback chain.
+
+Every render runs in `BoundedEnvironment` under a fresh `Budget` (`bot.persona.bounds`), so a
+template from admins' hands cannot run long or grow large wherever it renders: the worker, the
+console, `draftbot check`, `draftbot draft` and `config import`. Past its limits a render raises
+`BoundsExceeded`, a `RenderError` with a Chinese message.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,11 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import ChoiceLoader, StrictUndefined, Template, TemplateError
 
 from bot.errors import RenderError
+from bot.persona.bounds import BoundsExceeded, Limits, budget
+from bot.persona.sandbox import BoundedEnvironment, BoundedLoader
 from bot.persona.styles import PersonaBook
 
 FALLBACK_TEMPLATE = "fallback.j2"
@@ -28,15 +35,17 @@ class Rendered:
 
 
 class Renderer:
-    """Renders drafts for every persona; one sandboxed environment per persona, built once."""
+    """Renders drafts for every persona; one bounded environment per persona, built once."""
 
-    def __init__(self, book: PersonaBook) -> None:
+    def __init__(self, book: PersonaBook, *, limits: Limits = Limits()) -> None:
         self.book = book
+        self.limits = limits
         self._environments = {name: self._environment(name) for name in book.names()}
 
-    def _environment(self, name: str) -> SandboxedEnvironment:
-        loaders = [FileSystemLoader(p.templates_dir) for p in self.book.chain(name)]
-        return SandboxedEnvironment(
+    def _environment(self, name: str) -> BoundedEnvironment:
+        loaders = [BoundedLoader(str(p.templates_dir), limit=self.limits.template_chars) for p in self.book.chain(name)]
+        return BoundedEnvironment(
+            limits=self.limits,
             loader=ChoiceLoader(loaders),
             undefined=StrictUndefined,
             autoescape=False,
@@ -78,12 +87,13 @@ class Renderer:
         """
         if persona not in self.book:
             raise RenderError(f"unknown persona {persona!r}")
+        where = f"{persona}/{intent}"
         try:
             template = self.template_for(persona, intent)
             variations = self.variations(persona, intent)
             if not variations:
                 raise RenderError(f"{template.filename}: no variation blocks (v1, v2, ...)")
-            name = _relative(template.filename)
+            name = relative_name(template.filename)
             avoid = previous[1] if previous and previous[0] == name else None
             candidates = [v for v in variations if v != avoid] or variations
             if only is not None:
@@ -91,6 +101,7 @@ class Renderer:
                     raise RenderError(f"{name}: no variation {only!r}")
                 candidates = [only]
             variation = candidates[zlib.crc32(seed.encode()) % len(candidates)]
+            where = f"{persona}/{intent} {variation}"
             values = {
                 "customer_name": "",
                 "message": "",
@@ -99,7 +110,10 @@ class Renderer:
                 "persona": self.book[persona].as_context(),
                 "variation": variation,
             }
-            text = template.render(values)
+            with budget(self.limits):
+                text = template.render(values)
+        except BoundsExceeded as exc:
+            raise exc.at(where) from exc
         except RenderError:
             raise
         except Exception as exc:  # a template from admins' hands may raise anything
@@ -110,7 +124,8 @@ class Renderer:
         return Rendered(text=text, template=name, variation=variation)
 
 
-def _relative(filename: str | None) -> str:
+def relative_name(filename: str | None) -> str:
+    """A template's file as drafts and findings name it: persona/templates/intent.j2."""
     if not filename:
         return "?"
     path = Path(filename)

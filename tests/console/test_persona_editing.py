@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -160,24 +161,41 @@ def test_an_empty_or_huge_template_is_refused_without_rendering(files: ConfigFil
     assert not template_preview.preview(files, "lucky", "greeting", "x" * (template_preview.MAX_TEMPLATE_CHARS + 1), MESSAGES).ok
 
 
-def test_huge_output_is_capped_and_flagged(files: ConfigFiles) -> None:
-    source = '{% extends "base.j2" %}{% block v1 %}{% for i in range(99999) %}哈哈哈哈哈{% endfor %}{% endblock %}{% block v2 %}好{% endblock %}'
+def test_long_output_is_capped_and_flagged(files: ConfigFiles) -> None:
+    source = '{% extends "base.j2" %}{% block v1 %}{% for i in range(1500) %}哈哈哈哈哈{% endfor %}{% endblock %}{% block v2 %}好{% endblock %}'
     preview = template_preview.preview(files, "lucky", "greeting", source, MESSAGES[:1])
     cell = preview.rows[0][0]
-    assert cell.chars > 499_000 and len(cell.text) == template_sandbox.OUTPUT_CAP and cell.over
+    assert cell.chars > 7_500 and len(cell.text) == template_sandbox.OUTPUT_CAP and cell.over
 
 
-def test_a_template_that_hogs_the_cpu_is_stopped(files: ConfigFiles) -> None:
-    source = '{% extends "base.j2" %}{% block v1 %}{{ 10 ** (10 ** 9) }}{% endblock %}{% block v2 %}好{% endblock %}'
-    preview = template_preview.preview(files, "lucky", "greeting", source, MESSAGES[:1], timeout=4)
-    assert preview.error is not None and preview.error.kind == "sandbox" and "已停止" in preview.error.message
+def test_output_past_the_render_bound_is_refused_in_chinese(files: ConfigFiles) -> None:
+    source = '{% extends "base.j2" %}{% block v1 %}{% for i in range(9999) %}哈哈哈哈哈{% endfor %}{% endblock %}{% block v2 %}好{% endblock %}'
+    preview = template_preview.preview(files, "lucky", "greeting", source, MESSAGES[:1])
+    assert [i.kind for i in preview.broken] == ["output"] and "生成的话术过长" in str(preview.broken[0])
+    assert preview.rows[0][1].text.startswith("王女士，好")
+
+
+@pytest.mark.parametrize(("body", "kind"), [
+    ("{{ 10 ** (10 ** 9) }}", "memory"),
+    ("{% if '慢' in message %}{{ 'x' * 10**8 }}{% endif %}好", "memory"),
+    ("{{ ('x' * 10**9)|length }}", "memory"),
+    ("{% for i in range(10**10) %}x{% endfor %}", "range"),
+])
+def test_a_template_that_would_hog_memory_is_stopped_in_the_render(files: ConfigFiles, body: str, kind: str) -> None:
+    source = '{% extends "base.j2" %}{% block v1 %}' + body + '{% endblock %}{% block v2 %}好{% endblock %}'
+    started = time.monotonic()
+    preview = template_preview.preview(files, "lucky", "greeting", source, [Example(message="太慢了")], timeout=4)
+    assert time.monotonic() - started < 4
+    assert preview.error is None and [i.kind for i in preview.broken] == [kind] and preview.broken[0].variation == "v1"
+    assert preview.broken[0].line == 1 and preview.rows[0][1].text.endswith("好\n—— Lucky")
 
 
 def test_a_loop_past_its_budget_stops_only_that_variation(files: ConfigFiles) -> None:
-    source = ('{% extends "base.j2" %}{% block v1 %}{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}'
+    source = ('{% extends "base.j2" %}{% block v1 %}{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}'
               '{% endblock %}{% block v2 %}好{% endblock %}')
     preview = template_preview.preview(files, "lucky", "greeting", source, MESSAGES[:1])
     assert [i.kind for i in preview.broken] == ["timeout"] and preview.broken[0].variation == "v1"
+    assert "渲染超时" in str(preview.broken[0])
     assert preview.rows[0][1].text.startswith("王女士，好")
 
 
