@@ -476,8 +476,16 @@ def _refused(exc: Exception) -> None:
             )
         if exc.overridable:
             err.print("add --force to publish anyway (recorded in the audit log)", highlight=False)
+        elif _is_obligation(exc):
+            err.print("这项检查（退订、投诉、转人工必须仍能识别）不能用 --force 跳过 (--force does not override it)", highlight=False)
         raise typer.Exit(1)
     _fail(exc)
+
+
+def _is_obligation(exc: Exception) -> bool:
+    from bot.obligations import ObligationRefused
+
+    return isinstance(exc, ObligationRefused)
 
 
 @config_app.command("export")
@@ -507,20 +515,26 @@ def config_export(
 @config_app.command("import")
 def config_import(
     directory: Annotated[Path, typer.Argument(help="folder holding intents/ and persona_styles/")],
-    note: Annotated[str, typer.Option(help="what changed and why")] = "",
+    note: Annotated[str, typer.Option(help="what changed and why (required)")] = "",
     author: Annotated[Optional[str], typer.Option(help="who publishes (default: your user name)")] = None,
-    force: Annotated[bool, typer.Option("--force", help="publish even if it evaluates worse than the active version (never bypasses check errors)")] = False,
+    force: Annotated[bool, typer.Option("--force", help="publish even if it evaluates worse than the active version (never bypasses check errors or the opt-out/complaint/hand-off check)")] = False,
 ) -> None:
-    """Publish the files under DIR as a new active version, after check and evaluation."""
+    """Publish the files under DIR as a new active version, after check and evaluation; files equal to the active version change nothing."""
     from bot.config_store import ConfigFiles, ensure_initial, publish
     from bot.runtime import system_clock
 
+    if not note.strip():
+        _fail(DraftbotError('--note is required: 请用 --note 写一句发布说明（改了什么、为什么改），例如 --note "新增开发票的说法"'))
     settings = _settings()
     _, sessions = _database()
     with sessions() as session:
         try:
-            ensure_initial(session, settings, system_clock())
+            current = ensure_initial(session, settings, system_clock())
             files = ConfigFiles.from_directory(directory)
+            if files.digest == current.digest:
+                out.print(f"没有变化：{directory} 的文件与线上版本 {current.number} 完全相同，没有发布新版本 "
+                          f"(no changes: identical to active version {current.number})", highlight=False)
+                return
             with _progress(quiet=False) as progress:
                 progress.add_task("checking and evaluating (5-fold cross-validation)", total=None)
                 result = publish(session, files, _author(author), note, system_clock(), force=force, settings=settings, action="import")
@@ -573,7 +587,7 @@ def config_rollback(
     with sessions() as session:
         try:
             ensure_initial(session, settings, system_clock())
-            rollback(session, number, _author(author), system_clock())
+            rollback(session, number, _author(author), system_clock(), settings=settings)
         except DraftbotError as exc:
             _refused(exc)
     out.print(f"version {number} is active", highlight=False)

@@ -299,8 +299,11 @@ def publish(
     author = author.strip()
     if not author:
         raise ConfigRefused(["an author is required"])
+    if not note.strip():
+        raise ConfigRefused(["a note is required: say what changed and why (发布说明不能为空)"])
     warnings, evaluation = check(files, settings, evaluation=evaluation)
     current = active(session)
+    _guard(session, files, settings, live=current)
     active_evaluation = version_evaluation(session, current, settings) if current is not None else None
     comparison = compare(evaluation, active_evaluation)
     figures = {
@@ -351,19 +354,31 @@ def version_evaluation(session: Session, version: ConfigVersion, settings: Setti
     return figures
 
 
-def rollback(session: Session, number: int, author: str, now: datetime) -> ConfigVersion:
-    """Make an earlier version active again (commits)."""
+def rollback(session: Session, number: int, author: str, now: datetime, *, settings: Settings | None = None) -> ConfigVersion:
+    """Make an earlier version active again (commits).
+
+    The obligation gate runs here too: an older version passed it against the messages of its day (or
+    predates it), and opt-outs recorded since must still be recognised after going back.
+    """
     version = get_version(session, number)
     if version is None:
         raise ConfigRefused([f"no configuration version {number}"])
     current = active(session)
     if current is not None and current.id == version.id:
         raise ConfigRefused([f"version {number} is already active"])
+    _guard(session, files_of(version), settings or Settings(), live=current)
     _activate(session, version, now)
     _audit(session, now, author, "rollback", number, {"previous": current.number if current else None, "digest": version.digest})
     session.commit()
     log.info("configuration rolled back to version %d by %s", number, author)
     return version
+
+
+def _guard(session: Session, files: ConfigFiles, settings: Settings, *, live: ConfigVersion | None) -> None:
+    """Refuse files that would stop recognising opt-outs, complaints or hand-offs (bot.obligations; never forced)."""
+    from bot.obligations import guard
+
+    guard(session, files, settings, live=files_of(live) if live is not None else None)
 
 
 def _store(session: Session, files: ConfigFiles, *, number: int, author: str, note: str, now: datetime, evaluation: dict | None) -> ConfigVersion:

@@ -50,6 +50,12 @@ class IntentDoc:
     marketing: bool
     enabled: bool
     examples: tuple[str, ...]
+    display_name: str = ""  # the Chinese name staff see; the id stays in files and code
+
+    @property
+    def name(self) -> str:
+        """The display name, else the id."""
+        return self.display_name or self.intent
 
     @property
     def path(self) -> str:
@@ -124,13 +130,18 @@ def parse_intent(intent: str, text: str) -> IntentDoc:
     marketing, enabled = data.get("marketing", False), data.get("enabled", True)
     if not isinstance(marketing, bool) or not isinstance(enabled, bool):
         raise EditRefused("marketing 和 enabled 只能是 true 或 false")
+    display_name = data.get("display_name") or ""
+    if not isinstance(display_name, str):
+        raise EditRefused("display_name（中文名称）应为一段文字")
     return IntentDoc(intent=intent, description=str(data.get("description") or "").strip(), marketing=marketing,
-                     enabled=enabled, examples=tuple(str(e).strip() for e in examples if str(e).strip()))
+                     enabled=enabled, examples=tuple(str(e).strip() for e in examples if str(e).strip()),
+                     display_name=display_name.strip())
 
 
 def dump_intent(doc: IntentDoc) -> str:
     """The file text: a readable header, then one double-quoted example per line (as shipped)."""
-    header = {"intent": doc.intent, "description": doc.description, "marketing": doc.marketing}
+    header = {"intent": doc.intent, **({"display_name": doc.display_name} if doc.display_name else {}),
+              "description": doc.description, "marketing": doc.marketing}
     if not doc.enabled:
         header["enabled"] = False
     text = yaml.safe_dump(header, allow_unicode=True, sort_keys=False, width=1_000_000, default_flow_style=False)

@@ -17,6 +17,7 @@ from bot import config_store
 from bot.config_store import ConfigFiles, ConfigRefused
 from bot.console.workspace import Workspace
 from bot.db.models import AuditLog
+from bot.obligations import ObligationRefused
 
 AUDIT_LIMIT = 200  # the audit page shows the newest entries; older ones stay in the database
 MAX_DIFF_LINES = 400  # a huge change (a whole new persona) is listed, not printed in full
@@ -97,6 +98,9 @@ class Refusal:
 
 def explain_refusal(exc: ConfigRefused) -> Refusal:
     figures = exc.evaluation or {}
+    if isinstance(exc, ObligationRefused):
+        return Refusal("这份配置会让机器人认不出必须处理的消息（退订、投诉、转人工），没有生效。这项检查不能强制跳过："
+                       "请把下面的消息放回正确的意图（或从别的意图的例句里删掉）后再试。", list(exc.problems), False, figures)
     if exc.overridable and figures.get("shared_accuracy") is not None:
         drop = figures["drop"] * 100
         line = (f"在草稿与线上版本 {figures['active_version']} 都有的 {figures['shared_intents']} 个意图上，"

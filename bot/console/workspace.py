@@ -17,6 +17,7 @@ from bot import config_store
 from bot.config import Settings
 from bot.config_store import ConfigFiles, ConfigRefused, PublishResult
 from bot.db.models import AuditLog, ConfigDraft
+from bot.obligations import ObligationRefused
 
 DRAFT_ID = 1
 
@@ -120,14 +121,22 @@ def publish(session: Session, settings: Settings, *, user: str, note: str, force
     return result
 
 
-def rollback(session: Session, number: int, *, user: str, now: datetime) -> bool:
+def rollback(session: Session, number: int, *, user: str, now: datetime, settings: Settings | None = None) -> bool:
     """Make an earlier version active (config_store.rollback, audited; commits). Returns True when the
     draft was kept because it holds unpublished changes; a draft without changes follows the version
     rolled back to, so the next edit starts from what is live."""
     row = _row(session, now)
     base = config_store.get_version(session, row.base_version)
     unchanged = base is not None and base.digest == ConfigFiles(dict(row.files)).digest
-    version = config_store.rollback(session, number, user, now)
+    session.commit()  # no transaction stays open during the obligation check
+    try:
+        version = config_store.rollback(session, number, user, now, settings=settings)
+    except ObligationRefused as exc:
+        session.rollback()
+        session.add(AuditLog(at=now, actor=user, action="refused", version=None,
+                             detail={"note": f"回滚到版本 {number}", "problems": exc.problems, "overridable": False}))
+        session.commit()
+        raise
     if not unchanged:
         return True
     row = _row(session, now)

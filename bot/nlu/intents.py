@@ -12,6 +12,8 @@ from bot.errors import DataFileError
 from bot.nlu.normalise import normalise
 
 FALLBACK = "fallback"
+FALLBACK_NAME = "未识别"  # what staff see for fallback, which has no file of its own
+MAX_DISPLAY_NAME = 20
 MIN_EXAMPLES = 5
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -26,6 +28,12 @@ class Intent:
     examples: tuple[str, ...]
     path: str = ""
     enabled: bool = True  # a disabled intent keeps its file but is not trained, linted or given templates
+    display_name: str = ""  # what staff and admins see, e.g. 退订; the id stays in code and files
+
+    @property
+    def name(self) -> str:
+        """The display name, else the id (an intent file without one)."""
+        return self.display_name or self.intent
 
 
 def load_intents(directory: Path) -> list[Intent]:
@@ -53,7 +61,7 @@ def load_intent(path: Path) -> Intent:
         raise DataFileError(path, where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(data, dict):
         raise DataFileError(path, None, "expected a mapping with intent, description, marketing, examples")
-    unknown = set(data) - {"intent", "description", "marketing", "enabled", "examples"}
+    unknown = set(data) - {"intent", "display_name", "description", "marketing", "enabled", "examples"}
     if unknown:
         raise DataFileError(path, ", ".join(sorted(unknown)), "unknown key")
     intent_id = data.get("intent")
@@ -64,6 +72,11 @@ def load_intent(path: Path) -> Intent:
     description = data.get("description")
     if not isinstance(description, str) or not description.strip():
         raise DataFileError(path, "description", "must be a non-empty text")
+    display_name = data.get("display_name", "")
+    if not isinstance(display_name, str) or (("display_name" in data) and not display_name.strip()):
+        raise DataFileError(path, "display_name", "must be a non-empty text (the intent's Chinese name, e.g. 退订)")
+    if len(display_name.strip()) > MAX_DISPLAY_NAME or "\n" in display_name.strip():
+        raise DataFileError(path, "display_name", f"must be one line of at most {MAX_DISPLAY_NAME} characters")
     marketing = data.get("marketing", False)
     if not isinstance(marketing, bool):
         raise DataFileError(path, "marketing", "must be true or false")
@@ -80,7 +93,7 @@ def load_intent(path: Path) -> Intent:
         cleaned.append(str(example).strip())
     if enabled and len(cleaned) < MIN_EXAMPLES:
         raise DataFileError(path, "examples", f"needs at least {MIN_EXAMPLES} examples, has {len(cleaned)}")
-    return Intent(intent_id, description.strip(), marketing, tuple(cleaned), str(path), enabled)
+    return Intent(intent_id, description.strip(), marketing, tuple(cleaned), str(path), enabled, display_name.strip())
 
 
 def check_duplicates(directory: Path, intents: list[Intent]) -> None:

@@ -21,6 +21,7 @@ from bot.config_store import ConfigRefused
 from bot.console import evaluation, publishing, workspace
 from bot.console.publishing import Refusal
 from bot.db.accounts import ConsoleUser
+from bot.obligations import ObligationRefused
 from bot.runtime import Runtime
 
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
@@ -91,7 +92,9 @@ def rollback(request: Request, number: int, runtime: RuntimeDep, session: Sessio
     try:
         if active is not None and version.id == active.id:
             raise ConfigRefused([f"version {number} is already active"])
-        kept = workspace.rollback(session, number, user=user.user_id, now=runtime.clock())
+        kept = workspace.rollback(session, number, user=user.user_id, now=runtime.clock(), settings=runtime.settings)
+    except ObligationRefused as exc:
+        return _page(request, runtime, session, user, status_code=422, refusal=publishing.explain_refusal(exc))
     except ConfigRefused:  # already active (perhaps someone else just rolled back to it)
         session.rollback()
         return _page(request, runtime, session, user, status_code=409, error=f"版本 {number} 已经是线上版本，无需回滚。")
