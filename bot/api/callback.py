@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from bot.api.deps import RuntimeDep
+from bot.db.callback_store import Unstorable
 from bot.runtime import Runtime
 from bot.wecom.callback import MAX_BODY_BYTES, CallbackRefused
 
@@ -76,7 +77,13 @@ async def receive(request: Request) -> Response:
         log.info("callback of unknown type %s ignored", event.name)
         return Response(status_code=200)
     payload = {"kind": event.kind, "name": event.name, "fields": event.fields}
-    added = await runtime.callbacks.store(event.dedupe_key, payload)
+    try:
+        added = await runtime.callbacks.store(event.dedupe_key, payload)
+    except Unstorable as exc:
+        return _refuse(runtime, CallbackRefused(400, f"callback cannot be stored: {exc}"), request)
+    except Exception:
+        log.exception("storing a callback failed")
+        return _refuse(runtime, CallbackRefused(503, "callback not stored: the database is unavailable, retry later"), request)
     runtime.metrics.callbacks.labels("accepted" if added else "duplicate").inc()
     log.debug("callback %s %s %s", event.kind, event.name, "stored" if added else "is a retry: already stored")
     return Response(status_code=200)

@@ -8,11 +8,16 @@ The request side does as little as it can, because it runs on the event loop tha
 callback: it adds (key, payload, future) to the loop's current batch and waits. The writer thread
 settles all the futures of a batch with one hand-off to the loop and calls `on_stored` once per batch
 (the worker is woken once, not once per callback).
+
+One callback never takes its batch down: its payload is converted for the database before it joins
+a batch (a payload that cannot be is refused at once), and if a batch still fails, its callbacks
+are written one by one, so only the one at fault is refused (`Unstorable`) and the others are stored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import queue
 import threading
@@ -21,14 +26,22 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Column, Dialect, Engine
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.db.models import Job
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256  # callbacks per transaction
 ROWS_PER_INSERT = 100  # 5 parameters a row: under the 999 that older SQLite builds allow in one statement
+MAX_KEY = Job.__table__.c.key.type.length
+UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)  # the database, not the callback
 
-Waiting = tuple[str, dict, asyncio.AbstractEventLoop, asyncio.Future]
+Waiting = tuple[str, object, asyncio.AbstractEventLoop, asyncio.Future]  # key, payload as the database takes it
+
+
+class Unstorable(ValueError):
+    """This callback's own data cannot be stored (the others of its batch are): refuse it."""
 
 
 class CallbackStore:
@@ -69,13 +82,24 @@ class CallbackStore:
             self._thread = None
 
     async def store(self, key: str, payload: dict) -> bool:
-        """Store a callback under its dedupe key, durably (committed when this returns); False if stored before."""
+        """Store a callback under its dedupe key, durably (committed when this returns); False if stored before.
+
+        Raises `Unstorable` for a callback the database cannot take; errors of the database itself pass through.
+        """
+        value = self._row_payload(payload)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._pending.append((key, payload, loop, future))
+        self._pending.append((storable_key(key), value, loop, future))
         if len(self._pending) == 1:
             loop.call_soon(self._hand_over)  # once the requests the loop is handling now have added theirs
         return await future
+
+    def _row_payload(self, payload: dict) -> object:
+        """The payload as the database column takes it (JSON text); `Unstorable` if it cannot be converted."""
+        try:
+            return self._payload_value(payload)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise Unstorable(f"payload cannot be stored as JSON ({type(exc).__name__})") from None
 
     def _hand_over(self) -> None:
         batch, self._pending = self._pending, []
@@ -84,15 +108,29 @@ class CallbackStore:
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
             try:
-                added = self._write(batch)
-            except Exception as exc:
-                log.exception("storing %d callbacks failed", len(batch))
-                _answer(batch, [exc] * len(batch))
-                continue
+                outcomes: list[bool | Exception] = list(self._write(batch))
+            except Exception:
+                log.exception("storing %d callbacks failed; storing them one by one", len(batch))
+                outcomes = self._write_singly(batch)
             self._last_write = time.monotonic()
-            _answer(batch, added)
-            if any(added):
+            _answer(batch, outcomes)
+            if any(outcome is True for outcome in outcomes):
                 self.on_stored()
+
+    def _write_singly(self, batch: list[Waiting]) -> list[bool | Exception]:
+        """Each callback in its own transaction: the one the database refuses is `Unstorable`, the rest are stored."""
+        outcomes: list[bool | Exception] = []
+        for item in batch:
+            try:
+                [added] = self._write([item])
+            except UNAVAILABLE as exc:
+                outcomes.append(exc)
+            except Exception as exc:
+                log.warning("callback %.80s refused by the database: %s", item[0], str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+                outcomes.append(Unstorable(f"the database refused this callback ({type(exc).__name__})"))
+            else:
+                outcomes.append(added)
+        return outcomes
 
     def _next_batch(self) -> list[Waiting] | None:
         """Every callback waiting now (at least one; gathering stops once MAX_BATCH are in); None once stop() was called."""
@@ -123,7 +161,7 @@ class CallbackStore:
                 rows = batch[start:start + ROWS_PER_INSERT]
                 parameters: list = []
                 for key, payload, _, _ in rows:
-                    parameters += (key, self._payload_value(payload), now, now, now)
+                    parameters += (key, payload, now, now, now)
                 inserted.update(connection.exec_driver_sql(self._insert(len(rows)), tuple(parameters)).scalars())
         added = []
         for key, _, _, _ in batch:  # two deliveries in one batch: only the first counts as new
@@ -142,6 +180,13 @@ class CallbackStore:
                 f"VALUES {values} ON CONFLICT (key) DO NOTHING RETURNING key"
             )
         return sql
+
+
+def storable_key(key: str) -> str:
+    """The dedupe key as stored: itself, or its SHA-256 when it is longer than the column or holds NUL."""
+    if len(key) <= MAX_KEY and "\x00" not in key:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _bind_processor(column: Column, dialect: Dialect) -> Callable[[object], object]:
