@@ -3,6 +3,8 @@
  * - Forms and buttons with data-confirm ask before they submit.
  * - draftbot.post(url, data) sends JSON or form data with the session's CSRF token in a header.
  * - draftbot.debounce(fn, ms) for live previews.
+ * - On a phone each table row shows as a card: every cell carries its column's heading (data-label),
+ *   and the menu, one line that scrolls sideways, shows the current page.
  */
 "use strict";
 
@@ -38,5 +40,26 @@ window.draftbot = (() => {
     }
   });
 
-  return { post, debounce, csrf };
+  /** Give every cell of the tables in `root` its column's heading, for the card layout on phones. */
+  function labelCells(root) {
+    for (const table of root.querySelectorAll(".table-wrap table")) {
+      const heads = Array.from(table.querySelectorAll("thead th"), (th) => th.textContent.trim());
+      for (const row of table.querySelectorAll("tbody tr")) {
+        if (row.cells.length !== heads.length) continue;   // a "nothing here" row spanning the table
+        Array.from(row.cells).forEach((cell, i) => { if (heads[i]) cell.dataset.label = heads[i]; });
+      }
+    }
+  }
+
+  function showCurrentPage() {
+    const nav = document.querySelector(".nav");
+    const current = nav?.querySelector('[aria-current="page"]');
+    if (!current || nav.scrollWidth <= nav.clientWidth) return;
+    nav.scrollLeft = current.offsetLeft - nav.offsetLeft - (nav.clientWidth - current.offsetWidth) / 2;
+  }
+
+  labelCells(document);
+  showCurrentPage();
+
+  return { post, debounce, csrf, labelCells };
 })();
