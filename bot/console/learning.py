@@ -3,12 +3,15 @@
 Three kinds: messages that fell to `fallback`, drafts whose text staff changed a lot before
 approving (normalised edit distance at least HEAVY_EDIT), and drafts whose intent staff corrected.
 A message already an example of some intent in the draft configuration is not shown: adding it is
-the one click that clears an item. The same message seen several times is shown once, newest first.
+the one click that clears an item; "不是任何意图" dismisses it (an audit row, action DISMISS, holds the
+normalised message, so it stays away without a schema change). The same message seen several times
+is shown once, newest first. The form preselects an intent only when a person chose it or the
+classifier accepted it (at or above the threshold): a low-confidence guess is shown, never preselected.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import PurePosixPath
 
@@ -18,15 +21,17 @@ from sqlalchemy.orm import Session
 from bot.config_store import ConfigFiles
 from bot.console.intent_editing import split_examples
 from bot.console.intent_files import read_intents
-from bot.db.models import Draft
+from bot.db.models import AuditLog, Draft
 from bot.drafts.lifecycle import Status
-from bot.nlu.intents import FALLBACK
+from bot.nlu.intents import FALLBACK, FALLBACK_NAME
 from bot.nlu.normalise import normalise
 
 HEAVY_EDIT = 0.4  # share of characters staff changed, from which an edit counts as heavy
 SHOWN = 50  # items per section
 SCANNED = 500  # newest drafts looked at per section
 DISTANCE_CHARS = 1000  # longer texts are compared on their first characters (the distance is quadratic)
+DISMISS = "inbox_dismiss"  # AuditLog.action of a message dismissed from the inbox
+QUOTED = 40  # characters of a message quoted in an audit line
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -65,10 +70,17 @@ class IntentCatalog:
 
     descriptions: dict[str, str]  # enabled intent -> description
     examples: dict[str, str]  # normalised example -> intent (disabled intents included)
+    display_names: dict[str, str] = field(default_factory=dict)  # intent -> Chinese name (those that have one)
 
     @property
     def names(self) -> list[str]:
         return sorted(self.descriptions)
+
+    def name(self, intent: str | None) -> str:
+        """What an admin reads for an intent id: its display name, else the id ("—" for none)."""
+        if not intent:
+            return "—"
+        return FALLBACK_NAME if intent == FALLBACK else self.display_names.get(intent, intent)
 
     def known(self, text: str) -> bool:
         """True when every line of the message is already an example (the add route adds one example per line)."""
@@ -82,6 +94,7 @@ def catalog_of(files: ConfigFiles) -> IntentCatalog:
     return IntentCatalog(
         descriptions={doc.intent: doc.description for doc in docs if doc.enabled},
         examples={normalise(example): doc.intent for doc in docs for example in doc.examples},
+        display_names={doc.intent: doc.display_name for doc in docs if doc.display_name},
     )
 
 
@@ -118,6 +131,7 @@ class Inbox:
 def inbox(session: Session, files: ConfigFiles) -> Inbox:
     """The three sections of the learning inbox for the draft configuration `files`."""
     catalog = catalog_of(files)
+    hidden = dismissed(session)
     fallback = session.scalars(
         select(Draft).where(Draft.intent == FALLBACK, Draft.corrected_intent.is_(None), Draft.status != Status.SUPERSEDED)
         .order_by(Draft.id.desc()).limit(SCANNED)
@@ -137,20 +151,44 @@ def inbox(session: Session, files: ConfigFiles) -> Inbox:
         ).order_by(Draft.id.desc()).limit(SCANNED)
     )
     return Inbox(
-        fallback=_section(((d, None) for d in fallback), catalog),
-        edited=_section(((d, r) for d, r in edited if r >= HEAVY_EDIT), catalog),
-        corrected=_section(((d, None) for d in corrected), catalog),
+        fallback=_section(((d, None) for d in fallback), catalog, hidden),
+        edited=_section(((d, r) for d, r in edited if r >= HEAVY_EDIT), catalog, hidden),
+        corrected=_section(((d, None) for d in corrected), catalog, hidden),
         catalog=catalog,
     )
 
 
-def _section(drafts, catalog: IntentCatalog) -> list[Item]:  # noqa: ANN001 (pairs of a draft and its edit ratio)
-    """Items for drafts given newest first: known examples left out, repeated messages merged."""
+def dismissed(session: Session) -> set[str]:
+    """The normalised messages admins marked as no intent ("不是任何意图")."""
+    return {
+        str(detail.get("key")) for detail in session.scalars(select(AuditLog.detail).where(AuditLog.action == DISMISS))
+        if isinstance(detail, dict) and detail.get("key")
+    }
+
+
+def dismiss(session: Session, draft_id: int, *, user: str, now: datetime) -> str | None:
+    """Hide a draft's message from the inbox for good (audited; commits). Returns the message, None for no such draft."""
+    text = session.scalar(select(Draft.message_text).where(Draft.id == draft_id))
+    if text is None:
+        return None
+    text = text.strip()
+    key = normalise(text)
+    if key and key not in dismissed(session):
+        quoted = text if len(text) <= QUOTED else text[:QUOTED] + "…"
+        session.add(AuditLog(at=now, actor=user, action=DISMISS, version=None,
+                             detail={"key": key, "draft_id": draft_id, "what": f"待学习：「{quoted}」不是任何意图，已忽略"}))
+        session.commit()
+    return text
+
+
+def _section(drafts, catalog: IntentCatalog, hidden: set[str]) -> list[Item]:  # noqa: ANN001
+    """Items for drafts (pairs of a draft and its edit ratio) given newest first: known examples and dismissed
+    messages left out, repeated messages merged."""
     items: dict[str, Item] = {}
     for draft, edit in drafts:
         text = draft.message_text.strip()
         key = normalise(text)
-        if not key or catalog.known(text):
+        if not key or key in hidden or catalog.known(text):
             continue
         if key in items:
             items[key] = replace(items[key], times=items[key].times + 1)
@@ -162,7 +200,8 @@ def _section(drafts, catalog: IntentCatalog) -> list[Item]:  # noqa: ANN001 (pai
 
 def _item(draft: Draft, edit: float | None, catalog: IntentCatalog) -> Item:
     suggestions = [(name, p) for name, p in _guesses(draft) if name in catalog.descriptions]
-    choices = [draft.corrected_intent, *(name for name, _ in suggestions)]
+    accepted = draft.intent if draft.intent != FALLBACK else None  # at or above the threshold of the model that drafted it
+    choices = [draft.corrected_intent, accepted]  # never a guess below the threshold
     return Item(
         draft_id=draft.id, created_at=draft.created_at, message_text=draft.message_text.strip(), intent=draft.intent,
         confidence=draft.confidence, persona=draft.persona, suggestions=suggestions,

@@ -30,6 +30,7 @@ ACTIONS = {
     "discard": "放弃草稿",
     "refused": "发布被拒",
     "initial": "初始版本",
+    "inbox_dismiss": "忽略待学习消息",
 }
 KINDS = {"added": "新增", "removed": "删除", "changed": "修改"}
 

@@ -34,6 +34,8 @@ from bot.runtime import Runtime
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
 
 BASE = f"{COOKIE_PATH}/intents"
+INBOX = f"{COOKIE_PATH}/inbox"
+MAX_QUOTED = 200  # characters of an added example the inbox repeats back
 STATUS = {"invalid": 422, "conflict": 409, "missing": 404}
 MAX_FORM_TEXT = 100_000
 NOTICES = {
@@ -187,6 +189,8 @@ def add_examples(request: Request, intent: str, runtime: RuntimeDep, session: Se
                  text: Text = "", next: Text = "") -> Response:  # noqa: A002 (the form field's name)
     """Add one example per line. Also used by the learning inbox (with `next`); a JSON caller gets JSON."""
     next_path = _safe_next(next)
+    if next_path == INBOX:  # the inbox says what was added to which intent
+        next_path = f"{INBOX}?added={quote(intent)}&text={quote(' '.join(text.split())[:MAX_QUOTED])}"
     if "application/json" in request.headers.get("accept", ""):
         return _add_json(runtime, session, user, intent, text)
 
@@ -206,7 +210,9 @@ def _add_json(runtime: Runtime, session: Session, user: ConsoleUser, intent: str
     except EditRefused as exc:
         return JSONResponse({"ok": False, "errors": exc.problems}, status_code=STATUS[exc.kind])
     workspace.save(session, edit.files, user=user.user_id, what=edit.what, now=runtime.clock())
-    return JSONResponse({"ok": True, "intent": intent, "added": edit.count, "message": f"已添加到 {intent}（草稿）。"})
+    name = read_intents(edit.files).get(intent).name
+    return JSONResponse({"ok": True, "intent": intent, "intent_name": name, "added": edit.count,
+                         "message": f"已添加到「{name}」（{intent}，草稿）。"})
 
 
 @router.post("/intents/{intent}/examples/edit")
