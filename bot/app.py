@@ -11,11 +11,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.api import callback, customers, demo, drafts, ops
-from bot.api import admin, sidebar
+from bot.api import admin, errors, sidebar
+from bot.api.body_timeout import BodyTimeoutMiddleware
+from bot.api.errors import error_responses
+from bot.api.security_headers import SecurityHeadersMiddleware
 from bot.config import Settings, get_settings
 from bot.runtime import Clock, Runtime, system_clock
 
@@ -40,16 +45,37 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         finally:
             runtime.close()
 
-    app = FastAPI(title="draftbot", version="0.1.0", lifespan=lifespan)
+    docs = settings.docs  # off: /docs, /redoc and /openapi.json are 404
+    app = FastAPI(title="draftbot", version="0.1.0", lifespan=lifespan, docs_url="/docs" if docs else None,
+                  redoc_url="/redoc" if docs else None, openapi_url="/openapi.json" if docs else None,
+                  dependencies=[Depends(errors.check_path_integers)])
     app.state.runtime = runtime
+    errors.install(app)
     callback.add_routes(app)  # first: the route WeCom calls at high rates
-    app.include_router(drafts.router)
-    app.include_router(customers.router)
+    callback_refusals(app)
+    app.include_router(drafts.router, responses=error_responses(401, 403, 404, 408, 409, 422))
+    app.include_router(customers.router, responses=error_responses(401, 404, 408, 422))
     app.include_router(ops.router)
-    app.include_router(sidebar.router)
+    if settings.metrics:  # off: /metrics is 404
+        app.include_router(ops.metrics_router)
+    app.include_router(sidebar.router, responses=error_responses(400, 401, 403, 404, 408, 409, 422, 502, 503))
     admin.install(app)
     app.mount("/admin/static", StaticFiles(directory=STATIC), name="admin-static")
     if settings.demo:
-        app.include_router(demo.router)
+        app.include_router(demo.router, responses=error_responses(404, 408, 409, 422))
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds)
+    app.add_middleware(SecurityHeadersMiddleware)
+    if settings.trusted_proxies:  # else X-Forwarded-For is never believed: the peer's address is the client's
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app
+
+
+def callback_refusals(app: FastAPI) -> None:
+    """Document the callback's plain-text refusals in the OpenAPI schema."""
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    statuses = {"GET": (400, 403, 503), "POST": (400, 403, 408, 413, 503)}
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path == "/wecom/callback":
+            for status in statuses[next(iter(route.methods))]:
+                route.responses[status] = {"description": errors.MEANINGS[status], "content": text}

@@ -114,7 +114,9 @@ def serve(
     freeze_heap()
     out.print(f"draftbot on http://{host}:{port}/  (database: {settings.database_url})", highlight=False)
     try:
-        uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+        uvicorn.run(application, host=host, port=port, log_level=settings.log_level.lower(), access_log=False,
+                    proxy_headers=False,  # the app believes X-Forwarded-For only from DRAFTBOT_TRUSTED_PROXIES
+                    timeout_keep_alive=5)  # an idle keep-alive connection is closed after 5 s
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -345,7 +347,7 @@ def db_upgrade() -> None:
 @token_app.command("create")
 def token_create(
     user: Annotated[str, typer.Option(help="the staff member's WeCom userid")],
-    role: Annotated[str, typer.Option(help="staff or admin")] = "staff",
+    role: Annotated[str, typer.Option(help="staff, admin, or intake (a pipeline that only posts customer messages)")] = "staff",
 ) -> None:
     """Create a token; the token itself is printed on the last line, once."""
     from bot.db.tokens import create_token

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(6, ge=1)
     send_backoff_seconds: float = Field(2.0, ge=0)
     demo: bool = True
+    docs: bool = True  # /docs, /redoc and /openapi.json (off: 404)
+    metrics: bool = True  # /metrics (off: 404)
+    trusted_proxies: Annotated[list[str], NoDecode] = []  # IPs/CIDRs whose X-Forwarded-For is believed
+    body_timeout_seconds: float = Field(10.0, gt=0)  # a request body must arrive within this (else 408)
     log_level: str = "INFO"
 
     @field_validator("approvers", "admins", mode="before")
@@ -64,6 +68,20 @@ class Settings(BaseSettings):
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _check_proxies(cls, value: object) -> object:
+        import ipaddress
+
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for part in value if isinstance(value, list) else []:
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"expected IP addresses or CIDR ranges separated by commas, got {part!r}") from None
         return value
 
     @field_validator("kf_staff", mode="before")

@@ -36,10 +36,10 @@ def get_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "缺少令牌：请在 Authorization 头里带上 Bearer 令牌", headers={"WWW-Authenticate": "Bearer"})
     user = authenticate(session, credentials.credentials, now=runtime.clock())
     if user is None:
-        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "令牌无效或已被吊销", headers={"WWW-Authenticate": "Bearer"})
     session.commit()
     return user
 

@@ -1,4 +1,4 @@
-"""Operations: health and Prometheus metrics."""
+"""Operations: health, and Prometheus metrics (`metrics_router`, left out when DRAFTBOT_METRICS is off)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from bot.config_store import active
 from bot.db.queue import pending_count
 
 router = APIRouter(tags=["operations"])
+metrics_router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "数据库没有应答", "content": {"application/json": {"schema": {"type": "object"}}}}})
 def healthz(runtime: RuntimeDep) -> JSONResponse:
     """200 when the database answers; also says what is configured."""
     try:
@@ -38,8 +39,10 @@ def healthz(runtime: RuntimeDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
+@metrics_router.get("/metrics", response_class=Response,
+                    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}})
 def metrics(runtime: RuntimeDep) -> Response:
+    """Counters and gauges in Prometheus' text format."""
     with runtime.sessions() as session:
         runtime.metrics.queue_depth.set(pending_count(session))
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

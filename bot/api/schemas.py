@@ -98,3 +98,23 @@ class MessageIn(BaseModel):
 class MessageAccepted(BaseModel):
     message_id: int | None
     duplicate: bool
+
+
+class ErrorOut(BaseModel):
+    """Every refusal of the API: `detail` is the reason, in Chinese for staff."""
+
+    detail: str = Field(description="why the request was refused, e.g. 草稿 12 已发送，不能再批准")
+
+
+class FieldProblem(BaseModel):
+    """One thing wrong with a request: where (`loc`, e.g. ["path", "draft_id"]), what kind (`type`) and why."""
+
+    loc: list[str | int]
+    type: str
+    msg: str
+
+
+class ValidationErrorOut(ErrorOut):
+    """A request that does not fit the API (422): `detail` says why in Chinese, `errors` lists each problem."""
+
+    errors: list[FieldProblem] = Field(default_factory=list, description="each problem; empty when refused for another reason")

@@ -3,8 +3,13 @@
 An account is made with `draftbot account create`; its password is stored as an scrypt hash.
 Signing in creates a server-side session: the browser's cookie holds a random token, the table
 only its SHA-256, the user and a CSRF token, so signing out or disabling an account ends it at once.
-Wrong passwords are recorded: after `MAX_FAILURES_PER_ADDRESS` for one account from one address, or
-`MAX_FAILURES_PER_ACCOUNT` from anywhere, within `FAILURE_WINDOW`, that account's sign-in waits.
+Every sign-in attempt is recorded, in its own committed transaction, before the password is checked
+(`claim_attempt`); then the recent attempts are counted, and over the limit the password is not checked
+at all. After `MAX_FAILURES_PER_ADDRESS` for one account from one address, or `MAX_FAILURES_PER_ACCOUNT`
+from anywhere, within `FAILURE_WINDOW`, that account's sign-in waits. Because each attempt is committed
+before it is counted, parallel requests, in threads or in instances sharing one database, cannot all see
+the same count: at most the limit's number of passwords are checked. A right password takes its own
+attempt back (`withdraw_attempt`), and where a session starts, the address starts afresh (`forget_failures`).
 """
 
 from __future__ import annotations
@@ -105,18 +110,50 @@ def verify(session: Session, user_id: str, password: str) -> Account | None:
     return account if password_matches(password, account.password_hash) else None
 
 
-def sign_in_wait(session: Session, user_id: str, address: str, *, now: datetime) -> timedelta | None:
-    """How long until this account may try again from this address, or None when it may try now."""
+@dataclass(frozen=True)
+class Attempt:
+    """A recorded sign-in attempt; `wait` is None when its password may be checked (else it was taken back)."""
+
+    id: int
+    wait: timedelta | None = None
+
+
+def claim_attempt(session: Session, user_id: str, address: str, *, now: datetime) -> Attempt:
+    """Record an attempt and commit it, then count the recent ones; over a limit, take it back and say how long to wait.
+
+    Commits the session (twice when refused). The password must be checked only when `wait` is None.
+    """
+    user_id, address = user_id.strip()[:128], address[:64]
+    session.execute(delete(LoginFailure).where(LoginFailure.at <= now - FAILURE_WINDOW))
+    row = LoginFailure(user_id=user_id, address=address, at=now)
+    session.add(row)
+    session.commit()
+    wait = _wait(session, user_id, address, now=now, own=row.id)
+    if wait is None:
+        return Attempt(row.id)
+    withdraw_attempt(session, row.id)
+    session.commit()
+    return Attempt(row.id, wait)
+
+
+def _wait(session: Session, user_id: str, address: str, *, now: datetime, own: int) -> timedelta | None:
+    """None when the attempts in the window, this one (`own`) included, are within both limits; else the wait."""
     rows = session.execute(
-        select(LoginFailure.at, LoginFailure.address)
-        .where(LoginFailure.user_id == user_id.strip(), LoginFailure.at > now - FAILURE_WINDOW)
-        .order_by(LoginFailure.at.desc())
+        select(LoginFailure.id, LoginFailure.at, LoginFailure.address)
+        .where(LoginFailure.user_id == user_id, LoginFailure.at > now - FAILURE_WINDOW)
+        .order_by(LoginFailure.at.desc(), LoginFailure.id.desc())
     ).all()
-    from_here = [at for at, where in rows if where == address]
-    for times, limit in ((from_here, MAX_FAILURES_PER_ADDRESS), ([at for at, _ in rows], MAX_FAILURES_PER_ACCOUNT)):
-        if len(times) >= limit:  # the try becomes possible when the limit-th newest failure leaves the window
+    everywhere = [at for row_id, at, _ in rows if row_id != own]
+    from_here = [at for row_id, at, where in rows if row_id != own and where == address]
+    for times, limit in ((from_here, MAX_FAILURES_PER_ADDRESS), (everywhere, MAX_FAILURES_PER_ACCOUNT)):
+        if len(times) >= limit:  # the try becomes possible when the limit-th newest other attempt leaves the window
             return times[limit - 1] + FAILURE_WINDOW - now
     return None
+
+
+def withdraw_attempt(session: Session, attempt_id: int) -> None:
+    """Take back a recorded attempt (refused before its password was checked, or its password was right)."""
+    session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
 
 
 def record_failure(session: Session, user_id: str, address: str, *, now: datetime) -> None:

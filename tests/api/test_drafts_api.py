@@ -21,7 +21,7 @@ def test_no_token_or_an_unknown_one_is_401(client: TestClient) -> None:
     assert client.get("/api/drafts").status_code == 401
     response = client.get("/api/drafts", headers={"Authorization": "Bearer dbt_nope"})
     assert response.status_code == 401
-    assert response.json()["detail"] == "unknown or revoked token"
+    assert response.json()["detail"] == "令牌无效或已被吊销"
 
 
 def test_a_revoked_token_is_401(client: TestClient) -> None:

@@ -12,12 +12,12 @@ from bot.api.admin.common import COOKIE, COOKIE_PATH, CsrfFailed, NotAdmin, Sign
 from bot.api.deps import RuntimeDep, SessionDep
 from bot.db.accounts import (
     SESSION_LIFETIME,
+    claim_attempt,
     end_session,
     forget_failures,
-    record_failure,
-    sign_in_wait,
     start_session,
     verify,
+    withdraw_attempt,
 )
 
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
@@ -53,19 +53,19 @@ def login(
     if not user_id.strip() or not password:
         return _login_page(request, next_path=next_path, user_id=user_id, error="请输入账号和密码。", status_code=400)
     now, address = runtime.clock(), request.client.host if request.client else "unknown"
-    wait = sign_in_wait(session, user_id, address, now=now)
-    if wait is not None:
-        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    attempt = claim_attempt(session, user_id, address, now=now)  # committed before the password is checked
+    if attempt.wait is not None:
+        wait = attempt.wait.total_seconds()
         page = _login_page(request, next_path=next_path, user_id=user_id, status_code=429,
-                           error=f"这个账号密码错误次数过多，为防止猜测密码已暂停登录，请 {minutes} 分钟后再试。")
-        page.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+                           error=f"这个账号密码错误次数过多，为防止猜测密码已暂停登录，请 {max(1, math.ceil(wait / 60))} 分钟后再试。")
+        page.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return page
     account = verify(session, user_id, password)
-    if account is None:
-        record_failure(session, user_id, address, now=now)
-        session.commit()
+    if account is None:  # the recorded attempt stays: it is the failure
         return _login_page(request, next_path=next_path, user_id=user_id, error="账号或密码不正确。", status_code=401)
     if account.role != "admin":
+        withdraw_attempt(session, attempt.id)  # the password was right: not a guess
+        session.commit()
         return _login_page(request, next_path=next_path, user_id=user_id, status_code=403,
                            error="这个账号是员工账号，不能打开管理后台。请用管理员账号登录。")
     forget_failures(session, user_id, address)
