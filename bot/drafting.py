@@ -80,7 +80,7 @@ class Drafting:
             variation=plan.variation,
             original_text=plan.text,
             marketing=plan.marketing,
-            solicited=bool(intent and intent.marketing),
+            solicited=bool(intent and intent.marketing and message.from_customer),  # only the customer's own words
             urgent=plan.intent in URGENT_INTENTS,
             entities=plan.entities,
             flags=flags,

@@ -41,6 +41,7 @@ class Inbound:
     customer_name: str = ""
     open_kfid: str | None = None
     staff_id: str | None = None
+    from_customer: bool = True  # False: posted by someone who cannot vouch it is the customer's own words
 
 
 @dataclass(frozen=True)

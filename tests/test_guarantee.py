@@ -43,8 +43,9 @@ def app(settings: Settings) -> Iterator[tuple[TestClient, RecordingSender]]:
 
 
 def new_draft(client: TestClient, headers: dict, text: str, msg_id: str) -> dict:
+    """A draft for a new message (posted by a trusted intake), as `headers` sees it."""
     body = {"channel": "demo", "customer_id": f"c-{msg_id}", "text": text, "msg_id": msg_id}
-    response = client.post("/api/messages", json=body, headers=headers)
+    response = client.post("/api/messages", json=body, headers=bearer(client, "pipeline", "intake"))
     assert response.status_code == 202
     run_jobs(client)
     return client.get("/api/drafts", params={"limit": 1}, headers=headers).json()[0]

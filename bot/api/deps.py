@@ -9,7 +9,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from bot.db.tokens import User, authenticate
+from bot.db.tokens import INTAKE, User, authenticate
+from bot.drafts.lifecycle import ROLES
 from bot.runtime import Runtime
 
 _bearer = HTTPBearer(auto_error=False)
@@ -44,4 +45,22 @@ def get_user(
     return user
 
 
-CurrentUser = Annotated[User, Depends(get_user)]
+AnyUser = Annotated[User, Depends(get_user)]
+
+
+def get_person(user: AnyUser) -> User:
+    """A staff member or an admin: intake tokens only post messages."""
+    if user.role not in ROLES:
+        raise HTTPException(403, "接入令牌只能提交客户消息（POST /api/messages），不能查看或处理草稿")
+    return user
+
+
+def get_intake(user: AnyUser) -> User:
+    """An admin or an intake token: who may post customer messages."""
+    if user.role not in ("admin", INTAKE):
+        raise HTTPException(403, "只有管理员或接入令牌（--role intake）可以提交客户消息；员工请在草稿上直接批准或修改")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_person)]
+IntakeUser = Annotated[User, Depends(get_intake)]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.api.deps import CurrentUser, RuntimeDep, SessionDep
+from bot.api.deps import CurrentUser, IntakeUser, RuntimeDep, SessionDep
 from bot.api.schemas import ApproveIn, DraftOut, IntentCorrectionIn, MessageAccepted, MessageIn, RejectIn
 from bot.db.models import Draft, Message
 from bot.db.tokens import User
@@ -15,6 +15,7 @@ from bot.errors import NotAllowed, TransitionError
 from bot.intake import store_inbound
 from bot.services.decisions import Decider
 from bot.pipeline import Inbound
+from bot.storable import storable_text
 
 router = APIRouter(prefix="/api", tags=["drafts"])
 
@@ -133,19 +134,22 @@ def correct_intent(draft_id: int, body: IntentCorrectionIn, session: SessionDep,
 
 
 @router.post("/messages", response_model=MessageAccepted, status_code=202)
-def take_message(body: MessageIn, session: SessionDep, user: CurrentUser, runtime: RuntimeDep, response: Response) -> MessageAccepted:
-    """Take in a customer message; its draft follows within moments (deduplicated by channel and msg_id)."""
-    if user.role != "admin" and body.staff_id not in (None, user.user_id):
-        raise HTTPException(403, "员工只能提交自己聊天里的消息")
+def take_message(body: MessageIn, session: SessionDep, user: IntakeUser, runtime: RuntimeDep, response: Response) -> MessageAccepted:
+    """Trusted intake (admins, intake tokens) of a customer message; its draft follows within moments.
+
+    Deduplicated by channel and msg_id. Only `verified_customer` messages can make a promotional
+    reply solicited: anything else keeps the opt-out, caps and quiet hours in force.
+    """
     inbound = Inbound(
         msg_id=body.msg_id, channel=body.channel, customer_id=body.customer_id, text=body.text,
         msg_type=body.msg_type, customer_name=body.customer_name, open_kfid=body.open_kfid, staff_id=body.staff_id,
+        from_customer=body.verified_customer or body.channel == "demo",
     )
     message_id = store_inbound(session, inbound, now=runtime.clock())
     session.commit()
     if message_id is None:
         response.status_code = 200
-        existing = session.scalar(select(Message.id).where(Message.channel == body.channel, Message.msg_id == body.msg_id))
+        existing = session.scalar(select(Message.id).where(Message.channel == body.channel, Message.msg_id == storable_text(body.msg_id)))
         return MessageAccepted(message_id=existing, duplicate=True)
     runtime.worker.wake()
     return MessageAccepted(message_id=message_id, duplicate=False)

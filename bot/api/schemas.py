@@ -87,6 +87,10 @@ class MessageIn(BaseModel):
     customer_name: str = Field("", max_length=128)
     open_kfid: str | None = Field(None, max_length=128, description="required for channel kf")
     msg_type: str = Field("text", max_length=32)
+    verified_customer: bool = Field(
+        False, description="the customer's own words, as the customer sent them: only then can a promotional reply "
+        "to this message count as solicited (skipping the opt-out, caps and quiet hours)",
+    )
 
     @model_validator(mode="after")
     def _kf_needs_account(self) -> "MessageIn":

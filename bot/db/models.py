@@ -17,6 +17,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Index,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -84,6 +85,8 @@ class Message(Base):
     staff_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     msg_type: Mapped[str] = mapped_column(String(32), default="text")
     text: Mapped[str] = mapped_column(Text, default="")
+    # the customer's own words, as WeCom delivered them or a trusted intake vouched: only these make a promotion solicited
+    from_customer: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     draft_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

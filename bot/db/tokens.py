@@ -14,11 +14,13 @@ from bot.db.models import ApiToken
 from bot.drafts.lifecycle import ROLES
 
 PREFIX = "dbt_"
+INTAKE = "intake"  # a trusted pipeline that posts customer messages (POST /api/messages) and nothing else
+TOKEN_ROLES = (*ROLES, INTAKE)
 
 
 @dataclass(frozen=True)
 class User:
-    """Who is calling: a WeCom userid and a role (staff or admin)."""
+    """Who is calling: a WeCom userid (or a pipeline's name) and a role (staff, admin or intake)."""
 
     user_id: str
     role: str
@@ -30,8 +32,8 @@ def _hash(token: str) -> str:
 
 def create_token(session: Session, *, user_id: str, role: str, now: datetime) -> tuple[int, str]:
     """Store a new token for the user; return (id, the token in clear: shown only now)."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if role not in TOKEN_ROLES:
+        raise ValueError(f"role must be one of {', '.join(TOKEN_ROLES)}, got {role!r}")
     if not user_id.strip():
         raise ValueError("user id is empty")
     token = PREFIX + secrets.token_urlsafe(32)
