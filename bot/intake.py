@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.db.models import KfCursor, Message
 from bot.db.queue import enqueue, insert_ignoring_duplicates
 from bot.pipeline import Inbound
+from bot.storable import UnstorableMessage, storable_inbound
 from bot.wecom.client import WeComClient
 from bot.wecom.kf import CUSTOMER, KfMessage, sync_pages
 
@@ -19,7 +20,11 @@ log = logging.getLogger(__name__)
 def store_inbound(
     session: Session, inbound: Inbound, *, now: datetime, sent_at: datetime | None = None, persona: str | None = None
 ) -> int | None:
-    """Store a customer message and queue its draft (in `persona`, if given) in the caller's transaction; None for a duplicate."""
+    """Store a customer message and queue its draft (in `persona`, if given) in the caller's transaction; None for a duplicate.
+
+    Its text fields are stored as `storable_inbound` makes them; `UnstorableMessage` if it cannot be stored at all.
+    """
+    inbound = storable_inbound(inbound)
     values = dict(
         channel=inbound.channel,
         msg_id=inbound.msg_id,
@@ -40,14 +45,22 @@ def store_inbound(
 
 
 def pull_kf(session: Session, client: WeComClient, *, token: str, open_kfid: str, now: datetime) -> int:
-    """Follow kf/sync_msg from the saved cursor; each page and its cursor commit together. Returns new messages."""
+    """Follow kf/sync_msg from the saved cursor; each page and its cursor commit together. Returns new messages.
+
+    A message that cannot be stored is logged and passed over: the cursor moves on and the rest of its page is stored.
+    """
     row = session.get(KfCursor, open_kfid)
     cursor = row.cursor if row else ""
     added = 0
     for messages, next_cursor in sync_pages(client, token=token, open_kfid=open_kfid, cursor=cursor):
         for message in messages:
-            if message.origin == CUSTOMER and store_inbound(session, _inbound(message), now=now, sent_at=_time(message)):
-                added += 1
+            if message.origin != CUSTOMER:
+                continue
+            try:
+                if store_inbound(session, _inbound(message), now=now, sent_at=_time(message)):
+                    added += 1
+            except UnstorableMessage as exc:
+                log.warning("kf %s: message %.80r from %.80r not stored: %s", open_kfid, message.msgid, message.external_userid, exc)
         row = session.get(KfCursor, open_kfid) or KfCursor(open_kfid=open_kfid)
         row.cursor = next_cursor
         row.updated_at = now
@@ -69,4 +82,8 @@ def _inbound(message: KfMessage) -> Inbound:
 
 
 def _time(message: KfMessage) -> datetime | None:
-    return datetime.fromtimestamp(message.send_time, timezone.utc) if message.send_time else None
+    """When the customer sent it; None (store it as received now) for a time no datetime can hold."""
+    try:
+        return datetime.fromtimestamp(message.send_time, timezone.utc) if message.send_time else None
+    except (OverflowError, OSError, ValueError):
+        return None

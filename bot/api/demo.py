@@ -19,6 +19,7 @@ from bot.errors import TransitionError
 from bot.intake import store_inbound
 from bot.services.decisions import Decider
 from bot.pipeline import Inbound
+from bot.storable import storable_text
 from bot.timefmt import zone_label
 
 router = APIRouter(tags=["demo"])
@@ -70,6 +71,7 @@ def customer_says(body: DemoMessageIn, session: SessionDep, runtime: RuntimeDep)
 @router.get("/demo/conversation")
 def conversation(session: SessionDep, runtime: RuntimeDep, customer_id: str = "demo-customer") -> dict:
     """The demo chat as the customer sees it, and the drafts as the staff member sees them."""
+    customer_id = storable_text(customer_id)  # as the customer's messages stored it
     messages = session.scalars(
         select(Message).where(Message.channel == "demo", Message.customer_id == customer_id).order_by(Message.id)
     )

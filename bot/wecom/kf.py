@@ -27,19 +27,34 @@ class KfMessage:
 
     @classmethod
     def from_item(cls, item: dict) -> "KfMessage":
+        """Read one msg_list item; a field of the wrong type reads as empty (0 for numbers), never an error."""
         msgtype = str(item.get("msgtype", ""))
         text = ""
-        if msgtype == "text":
-            text = str((item.get("text") or {}).get("content", ""))
+        body = item.get("text")
+        if msgtype == "text" and isinstance(body, dict):
+            text = str(body.get("content", ""))
         return cls(
             msgid=str(item.get("msgid", "")),
             open_kfid=str(item.get("open_kfid", "")),
             external_userid=str(item.get("external_userid", "")),
-            send_time=int(item.get("send_time", 0) or 0),
-            origin=int(item.get("origin", 0) or 0),
+            send_time=_number(item.get("send_time")),
+            origin=_number(item.get("origin")),
             msgtype=msgtype,
             text=text,
         )
+
+
+def _number(value: object) -> int:
+    """An integer field of a kf item: 0 when missing or not a number."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return 0
 
 
 def sync_pages(
@@ -51,7 +66,7 @@ def sync_pages(
         if cursor:
             payload["cursor"] = cursor
         page = client.post("kf/sync_msg", payload)
-        messages = [KfMessage.from_item(item) for item in page.get("msg_list") or []]
+        messages = [KfMessage.from_item(item) for item in page.get("msg_list") or [] if isinstance(item, dict)]
         cursor = str(page.get("next_cursor") or cursor)
         yield messages, cursor
         if not page.get("has_more"):
