@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.db.models import Job, KfCursor, Message
-from bot.storable import REPLACEMENT, UnstorableMessage, storable_inbound, storable_text
 from bot.pipeline import Inbound
+from bot.storable import REPLACEMENT, UnstorableMessage, storable_inbound, storable_text
 from bot.wecom.kf import KfMessage
 from tests.conftest import bearer, make_settings, run_jobs, runtime
 from tests.factories import FakeClock, kf_event_xml, signed_callback
