@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from bot.config_store import ConfigFiles
 from bot.console.config_paths import intent_path, persona_names, template_path
 from bot.console.intent_files import ALWAYS_ON, EditRefused, IntentDoc, IntentSet, dump_intent, read_intents
-from bot.nlu.intents import FALLBACK, MIN_EXAMPLES
+from bot.nlu.intents import FALLBACK, MAX_DISPLAY_NAME, MIN_EXAMPLES
 from bot.nlu.normalise import normalise
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -212,12 +212,14 @@ def _check_new_id(files: ConfigFiles, intents: IntentSet, new_id: str, field: st
         raise EditRefused(f"人设 {'、'.join(taken)} 已有话术模板 {new_id}.j2，请换一个名字。", field=field, kind="conflict")
 
 
-def create_intent(files: ConfigFiles, intent: str, description: str, marketing: bool, examples: str = "") -> Edit:
+def create_intent(files: ConfigFiles, intent: str, description: str, marketing: bool, examples: str = "",
+                  display_name: str = "") -> Edit:
     """A new intent, with every persona's fallback wording copied as its starter template."""
     intents = read_intents(files)
     intent = intent.strip()
     _check_new_id(files, intents, intent, "intent")
-    doc = IntentDoc(intent=intent, description=_check_description(description), marketing=marketing, enabled=True, examples=())
+    doc = IntentDoc(intent=intent, description=_check_description(description), marketing=marketing, enabled=True, examples=(),
+                    display_name=check_display_name(display_name))
     starters = {template_path(p, intent): files.files[template_path(p, FALLBACK)]
                 for p in persona_names(files) if template_path(p, FALLBACK) in files.files}
     files = _with(files, doc, add=starters)
@@ -231,10 +233,22 @@ def create_intent(files: ConfigFiles, intent: str, description: str, marketing: 
     return Edit(files, f"新建意图 {intent}（{doc.description[:40]}）" + (f"，{count} 条例句" if count else ""), intent, count=count)
 
 
-def update_settings(files: ConfigFiles, intent: str, description: str, marketing: bool) -> Edit:
+def check_display_name(text: str) -> str:
+    """A display name as the loader accepts it: one line of at most MAX_DISPLAY_NAME characters ("" for none)."""
+    name = " ".join(text.split())
+    if len(name) > MAX_DISPLAY_NAME:
+        raise EditRefused(f"中文名称最多 {MAX_DISPLAY_NAME} 个字，现在有 {len(name)} 个。", field="display_name")
+    return name
+
+
+def update_settings(files: ConfigFiles, intent: str, description: str, marketing: bool, display_name: str | None = None) -> Edit:
+    """Description, marketing and (unless None) the Chinese display name of an intent."""
     doc = read_intents(files).get(intent)
-    new = replace(doc, description=_check_description(description), marketing=marketing)
+    name = doc.display_name if display_name is None else check_display_name(display_name)
+    new = replace(doc, description=_check_description(description), marketing=marketing, display_name=name)
     changes = []
+    if new.display_name != doc.display_name:
+        changes.append(f"中文名称改为“{name}”" if name else "去掉中文名称")
     if new.description != doc.description:
         changes.append("修改说明")
     if new.marketing != doc.marketing:

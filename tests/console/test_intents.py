@@ -143,7 +143,7 @@ def test_edit_delete_and_move_examples(admin: Admin) -> None:
     assert "哈喽" in examples(admin, "complaint") and "哈喽" not in examples(admin, "greeting")
     deleted = admin.post("/admin/intents/greeting/examples/delete", {"index": "0", "old": "你好"})
     assert deleted.status_code == 303 and "你好" not in examples(admin, "greeting")
-    assert active_files(admin).files["intents/greeting.yml"].count("\n") == 12
+    assert active_files(admin).files["intents/greeting.yml"].count("\n") == 13  # the header has display_name too
 
 
 def test_row_errors_are_shown_on_the_row(admin: Admin) -> None:
@@ -171,6 +171,25 @@ def test_settings(admin: Admin) -> None:
     assert read_intents(draft_files(admin)).get("greeting").marketing is True
     empty = admin.post("/admin/intents/greeting/settings", {"description": " "})
     assert empty.status_code == 422 and 'data-testid="field-error"' in empty.text
+
+
+def test_the_display_name_is_edited_shown_and_kept(admin: Admin) -> None:
+    page = admin.client.get("/admin/intents/greeting").text
+    assert 'data-testid="intent-name">问候</span>' in page and 'value="问候"' in page and "<code" in page
+    response = admin.post("/admin/intents/greeting/settings", {"description": "客户打招呼", "display_name": " 打 招呼 "})
+    assert response.status_code == 303
+    doc = read_intents(draft_files(admin)).get("greeting")
+    assert doc.display_name == "打 招呼" and draft_files(admin).files["intents/greeting.yml"].startswith(
+        "intent: greeting\ndisplay_name: 打 招呼\ndescription: 客户打招呼\n")
+    kept = admin.post("/admin/intents/greeting/settings", {"description": "客户打招呼", "marketing": "1"})  # no name field
+    assert kept.status_code == 303 and read_intents(draft_files(admin)).get("greeting").display_name == "打 招呼"
+    listed = admin.client.get("/admin/intents").text
+    assert 'data-testid="intent-name">打 招呼</a>' in listed and "<code>greeting</code>" in listed
+    too_long = admin.post("/admin/intents/greeting/settings", {"description": "客户打招呼", "display_name": "长" * 21})
+    assert too_long.status_code == 422 and "中文名称最多 20 个字" in too_long.text and 'data-testid="field-error"' in too_long.text
+    created = admin.post("/admin/intents", {"intent": "gift_card", "display_name": "礼品卡", "description": "客户询问礼品卡"})
+    assert created.status_code == 303 and read_intents(draft_files(admin)).get("gift_card").display_name == "礼品卡"
+    assert admin.client.get("/admin/intents?q=礼品").text.count('data-testid="intent-row"') == 1
 
 
 def test_rename(admin: Admin) -> None:

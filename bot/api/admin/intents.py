@@ -44,7 +44,7 @@ NOTICES = {
     "edited": "已保存例句。",
     "deleted": "已删除例句。",
     "moved": "已把例句移到另一个意图。",
-    "settings": "已保存说明和营销设置。",
+    "settings": "已保存中文名称、说明和营销设置。",
     "renamed": "已改名，各人设的话术模板也一并改名。",
     "disabled": "已停用：发布后这个意图不再参与识别，文件和例句都保留，随时可以重新启用。",
     "enabled": "已启用：发布后这个意图重新参与识别。",
@@ -81,7 +81,8 @@ def _list_page(request: Request, runtime: Runtime, session: Session, user: Conso
     rows = []
     for doc in intents.docs.values():
         matches = [e for e in doc.examples if needle in normalise(e)] if needle else []
-        if needle and needle not in doc.intent and needle not in normalise(doc.description) and not matches:
+        if (needle and needle not in doc.intent and needle not in normalise(doc.description)
+                and needle not in normalise(doc.display_name) and not matches):
             continue
         rows.append({"doc": doc, "f1": scores.get(doc.intent), "warnings": doc.warnings(), "matches": matches[:3],
                      "match_count": len(matches)})
@@ -170,13 +171,15 @@ def intent_page(request: Request, intent: str, runtime: RuntimeDep, session: Ses
 
 @router.post("/intents")
 def create_intent(request: Request, runtime: RuntimeDep, session: SessionDep, user: AdminWriterDep,
-                  intent: Text = "", description: Text = "", marketing: Text = "", examples: Text = "") -> Response:
-    values = {"intent": intent, "description": description, "marketing": bool(marketing), "examples": examples}
+                  intent: Text = "", description: Text = "", marketing: Text = "", examples: Text = "",
+                  display_name: Text = "") -> Response:
+    values = {"intent": intent, "description": description, "marketing": bool(marketing), "examples": examples,
+              "display_name": display_name}
     draft = workspace.load(session, runtime.clock())
     try:
-        if _too_long(intent, description, examples):
+        if _too_long(intent, description, examples, display_name):
             raise EditRefused("内容太长了。", field="examples")
-        edit = editing.create_intent(draft.files, intent, description, bool(marketing), examples)
+        edit = editing.create_intent(draft.files, intent, description, bool(marketing), examples, display_name[:200])
     except EditRefused as exc:
         return _list_page(request, runtime, session, user, status_code=STATUS[exc.kind], errors=exc.problems,
                           field=exc.field, values=values)
@@ -243,10 +246,13 @@ def move_example(request: Request, intent: str, runtime: RuntimeDep, session: Se
 
 @router.post("/intents/{intent}/settings")
 def update_settings(request: Request, intent: str, runtime: RuntimeDep, session: SessionDep, user: AdminWriterDep,
-                    description: Text = "", marketing: Text = "") -> Response:
+                    description: Text = "", marketing: Text = "", display_name: Annotated[str | None, Form()] = None) -> Response:
+    """Description and marketing; the display name too when the form sends it (a form without the field keeps it)."""
+    name = None if display_name is None else display_name[:200]
     return _apply(request, runtime, session, user, intent,
-                  lambda files: editing.update_settings(files, intent, description[:MAX_FORM_TEXT], bool(marketing)),
-                  ok="settings", form="settings", values={"description": description, "marketing": bool(marketing)})
+                  lambda files: editing.update_settings(files, intent, description[:MAX_FORM_TEXT], bool(marketing), name),
+                  ok="settings", form="settings",
+                  values={"description": description, "marketing": bool(marketing), "display_name": display_name or ""})
 
 
 @router.post("/intents/{intent}/rename")
