@@ -21,7 +21,7 @@ from jinja2 import Environment, select_autoescape  # noqa: E402
 from bot.nlu.evaluation import Report  # noqa: E402
 
 _PAGE = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>draftbot eval: {{ r.method }}</title>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>draftbot 分类评估报告：{{ r.method }}</title>
 <style>
 body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:2rem auto;max-width:1100px;color:#1f2328;padding:0 1rem}
 table{border-collapse:collapse;margin:1rem 0}td,th{border-bottom:1px solid #d0d7de;padding:.3rem .8rem;text-align:right}
@@ -31,7 +31,7 @@ td:first-child,th:first-child{text-align:left}.low{color:#cf222e;font-weight:600
 <h1>分类评估报告</h1>
 <p>{{ r.method }} · {{ r.examples }} 条样本</p>
 <div class="figures">
-<div>{{ pct(r.accuracy) }}<span>准确率 accuracy</span></div>
+<div>{{ pct(r.accuracy) }}<span>准确率</span></div>
 <div>{{ pct(r.macro_f1) }}<span>宏平均 F1</span></div>
 <div>{{ pct(r.coverage) }}<span>覆盖率（置信度 ≥ {{ r.threshold }}）</span></div>
 <div>{{ pct(r.accuracy_on_accepted) }}<span>已接受消息的准确率（目标 {{ pct(r.target_precision) }}）</span></div>
@@ -45,8 +45,10 @@ td:first-child,th:first-child{text-align:left}.low{color:#cf222e;font-weight:600
 <table><tr><th>意图 A</th><th>意图 B</th><th>A 判成 B</th><th>B 判成 A</th></tr>
 {% for p in r.confusion_pairs %}<tr><td>{{ p.a }}</td><td>{{ p.b }}</td><td>{{ p.a_as_b }}</td><td>{{ p.b_as_a }}</td></tr>{% endfor %}
 </table>
-<h2>混淆矩阵</h2><img src="confusion.png" alt="confusion matrix">
-<h2>覆盖率与准确率</h2><img src="coverage.png" alt="coverage versus accuracy">
+<h2>混淆矩阵</h2><img src="confusion.png" alt="混淆矩阵：每行是实际的意图，每列是预测的意图">
+<p>每行是实际的意图，每列是预测的意图；颜色越深，这一行的消息被判成该列意图的比例越高。</p>
+<h2>覆盖率与准确率</h2><img src="coverage.png" alt="覆盖率与被接受消息的准确率随置信度阈值的变化">
+<p>横轴是置信度阈值。蓝线：覆盖率（不转人工的比例）；橙线：被接受消息的准确率；灰色虚线：选定的阈值 {{ r.threshold }}；红色点线：目标 {{ pct(r.target_precision) }}。</p>
 </body></html>"""
 
 
@@ -71,12 +73,11 @@ def coverage_png(report: Report, path: Path) -> None:
     path.write_bytes(coverage_picture(report.curve, report.threshold, report.target_precision))
 
 
-# Axis words in Chinese when a CJK font is installed (the console), else in English: a missing glyph
-# would draw boxes and warn.
+# Axis words in Chinese when a CJK font is installed (Debian: fonts-wqy-microhei), else none: a missing
+# glyph would draw boxes and warn, and the page around each picture says in Chinese what it shows.
 _WORDS = {
-    "predicted": ("预测的意图", "predicted"), "true": ("实际的意图", "true"),
-    "coverage": ("覆盖率（不转人工的比例）", "coverage"), "accuracy": ("被接受消息的准确率", "accuracy on accepted"),
-    "threshold": ("阈值", "threshold"), "target": ("目标", "target"), "confidence": ("置信度阈值", "confidence threshold"),
+    "predicted": "预测的意图", "true": "实际的意图", "coverage": "覆盖率（不转人工的比例）",
+    "accuracy": "被接受消息的准确率", "threshold": "阈值", "target": "目标", "confidence": "置信度阈值",
 }
 _DRAWING = threading.Lock()  # rcParams are global: one picture at a time (the web server draws in threads)
 _CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "SimHei")
@@ -93,7 +94,7 @@ def _style() -> tuple[dict, Callable[[str], str]]:
     font = _cjk_font()
     settings = {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
                 "axes.unicode_minus": False}
-    return settings, (lambda key: _WORDS[key][0 if font else 1])
+    return settings, (lambda key: _WORDS[key] if font else "")
 
 
 def _png(figure: Figure) -> bytes:
@@ -135,11 +136,12 @@ def coverage_picture(curve: Sequence[dict], threshold: float, target_precision: 
     with _DRAWING, matplotlib.rc_context(settings):
         figure = Figure(figsize=(7, 4))
         axes = figure.subplots()
-        axes.plot(thresholds, [p["coverage"] for p in curve], label=word("coverage"))
-        axes.plot(thresholds, [p["accuracy"] for p in curve], label=word("accuracy"))
+        axes.plot(thresholds, [p["coverage"] for p in curve], color="#1f77b4", label=word("coverage"))
+        axes.plot(thresholds, [p["accuracy"] for p in curve], color="#ff7f0e", label=word("accuracy"))
         axes.axvline(threshold, color="grey", linestyle="--", label=f"{word('threshold')} {threshold:.2f}")
         axes.axhline(target_precision, color="#cf222e", linestyle=":", label=f"{word('target')} {target_precision:.0%}")
         axes.set_xlabel(word("confidence"))
         axes.set_ylim(0, 1.02)
-        axes.legend(loc="lower left")
+        if word("coverage"):  # without a CJK font the legend would have no words: the page describes the lines
+            axes.legend(loc="lower left")
         return _png(figure)

@@ -154,7 +154,10 @@ def test_eval_train_and_test_files_as_json_with_predictions_and_report(env: Path
     assert summary["accuracy"] == 1.0
     predicted = [json.loads(line) for line in (env / "pred.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [p["predicted"] for p in predicted] == ["order", "promo", "complaint"]
-    assert (env / "report" / "index.html").read_text(encoding="utf-8").count("<img") == 2
+    page = (env / "report" / "index.html").read_text(encoding="utf-8")
+    assert page.count("<img") == 2
+    assert "横轴是置信度阈值" in page and 'alt="混淆矩阵' in page and "<title>draftbot 分类评估报告" in page
+    assert not any(word in page for word in ("accuracy", "confusion matrix", "coverage versus", "draftbot eval:"))
     assert (env / "report" / "confusion.png").read_bytes().startswith(b"\x89PNG")
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot import config_store
+from bot import config_store, timefmt
 from bot.config_store import ConfigFiles, ConfigRefused
 from bot.console.workspace import Workspace
 from bot.db.models import AuditLog
@@ -36,8 +35,8 @@ KINDS = {"added": "新增", "removed": "删除", "changed": "修改"}
 
 
 def local_time(moment: datetime, timezone: str) -> str:
-    """A stored UTC moment as the brand's wall-clock time (DRAFTBOT_TIMEZONE)."""
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    """A stored UTC moment as the brand's wall-clock time (DRAFTBOT_TIMEZONE), saying which: '2026-12-04 18:02（北京时间）'."""
+    return timefmt.local_time(moment, timezone)
 
 
 def percent(value: float | None) -> str:

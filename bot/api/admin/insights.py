@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from bot.api.admin.common import COOKIE_PATH, AdminDep, AdminWriterDep, page
+from bot import timefmt
 from bot.api.deps import RuntimeDep, SessionDep
 from bot.console import learning, workspace
 from bot.console.charts import dashboard_charts
@@ -39,10 +40,8 @@ def _labels(runtime: Runtime) -> dict[str, dict[str, str]]:
 
 
 def _local_time(runtime: Runtime):  # noqa: ANN202
-    zone = ZoneInfo(runtime.settings.timezone)
-
     def local_time(moment: datetime) -> str:
-        return moment.astimezone(zone).strftime("%m-%d %H:%M")
+        return timefmt.local_time(moment, runtime.settings.timezone, "%m-%d %H:%M")
 
     return local_time
 
