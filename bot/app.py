@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.include_router(sidebar.router, responses=error_responses(400, 401, 403, 404, 408, 409, 422, 502, 503))
     admin.install(app)
     app.mount("/admin/static", StaticFiles(directory=STATIC), name="admin-static")
-    if settings.demo:
+    if settings.demo_enabled:
         app.include_router(demo.router, responses=error_responses(404, 408, 409, 422))
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds)

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     config_poll_seconds: float = Field(2.0, gt=0)  # how often each instance checks for a newly active configuration
     send_max_attempts: int = Field(6, ge=1)
     send_backoff_seconds: float = Field(2.0, ge=0)
-    demo: bool = True
+    demo: bool | None = None  # None: on until WeCom is configured, then off unless set to true
     docs: bool = True  # /docs, /redoc and /openapi.json (off: 404)
     metrics: bool = True  # /metrics (off: 404)
     trusted_proxies: Annotated[list[str], NoDecode] = []  # IPs/CIDRs whose X-Forwarded-For is believed
@@ -157,6 +157,13 @@ class Settings(BaseSettings):
     def callback_configured(self) -> bool:
         """True when the callback crypto (corp id, Token, EncodingAESKey) is set."""
         return bool(self.wecom_corp_id and self.wecom_token and self.wecom_aes_key)
+
+    @property
+    def demo_enabled(self) -> bool:
+        """Serve the demo page: DRAFTBOT_DEMO when given, else only while no WeCom corp is configured."""
+        if self.demo is not None:
+            return self.demo
+        return not (self.wecom_corp_id or self.callback_configured or self.api_configured)
 
     @property
     def api_configured(self) -> bool:
