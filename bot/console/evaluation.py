@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from bot import config_store
 from bot.config import Settings
-from bot.config_store import Comparison
+from bot.config_store import Comparison, ConfigFiles
 from bot.console import workspace
+from bot.console.intent_files import read_intents
 from bot.db.models import ConfigVersion
+from bot.nlu.intents import FALLBACK, FALLBACK_NAME
 from bot.reports import confusion_picture, coverage_picture
 
 CHANGE_BY = 0.01  # a per-intent F1 change smaller than one point is noise, not better or worse
@@ -116,6 +118,11 @@ def difference(figures: dict, active: dict, active_version: int) -> Difference:
         accuracy=figures["accuracy"], active_accuracy=active["accuracy"],
         macro_f1=figures["macro_f1"], active_macro_f1=active["macro_f1"], rows=rows,
     )
+
+
+def intent_names(files: ConfigFiles) -> dict[str, str]:
+    """Intent id -> Chinese display name, for the intents of `files` that have one (fallback too)."""
+    return {FALLBACK: FALLBACK_NAME} | {d.intent: d.display_name for d in read_intents(files).docs.values() if d.display_name}
 
 
 def confusion_png(figures: dict) -> bytes:

@@ -124,7 +124,8 @@ def test_the_page_shows_the_figures_tables_charts_and_definitions(admin: Admin) 
     assert stat(html, "stat-opt-outs") == "2" and stat(html, "stat-send-failures") == "1"
     assert "另有员工登记 1" in html
     order = row(html, "intent", "order_status")
-    assert 'href="/admin/intents/order_status"' in order and "订单" in order  # the intent's description
+    assert 'href="/admin/intents/order_status" title="客户询问订单或物流进度">订单进度</a>' in order  # the Chinese name
+    assert '<span class="muted small">order_status</span>' in order  # the id in small text
     assert '<td class="num" data-col="drafts">3</td>' in order and 'title="2 / 3">67%' in order
     assert "福利官 Lucky" in row(html, "persona", "lucky")
     assert "（未指派）" not in html  # every draft here has a decider or an assignee

@@ -62,6 +62,7 @@ def test_evaluating_the_draft_stores_its_figures_and_shows_them(admin: Admin) ->
     page = admin.client.get("/admin/evaluate?ok=evaluated")
     assert page.status_code == 200 and "评估完成" in page.text
     assert re.findall(r'data-testid="score-row" data-intent="(\w+)"', page.text) == sorted(figures["scores"])
+    assert 'title="greeting">问候</a> <code class="small muted">greeting</code>' in page.text  # names, ids in small text
     assert f'{figures["accuracy"] * 100:.1f}%' in page.text
     assert "准确率：评估时答对的比例" in page.text and "阈值" in page.text and "覆盖率" in page.text
     assert f'用时 <span data-testid="seconds">{figures["seconds"]}</span> 秒' in page.text

@@ -39,7 +39,8 @@ def _page(request: Request, runtime: Runtime, session: Session, user: ConsoleUse
         evaluated_at = local_time(datetime.fromisoformat(figures["evaluated_at"]), runtime.settings.timezone)
     return page(request, runtime, session, user, "evaluate.html", status_code=status_code, figures=figures, diff=diff,
                 active=active, evaluated_at=evaluated_at, notice=notice, problems=problems or [],
-                fixed_threshold=runtime.settings.fallback_threshold, picture_key=draft.files.digest[:12])
+                fixed_threshold=runtime.settings.fallback_threshold, picture_key=draft.files.digest[:12],
+                names=evaluation.intent_names(draft.files))
 
 
 @router.get("/evaluate", response_class=HTMLResponse)
