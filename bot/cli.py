@@ -187,6 +187,8 @@ def worker(
 @app.command()
 def check(config_version: ConfigVersion = None) -> None:
     """Validate intents/ and persona_styles/: schema, duplicates, every intent x persona renders."""
+    from rich.markup import escape
+
     from bot.persona.lint import lint
     from bot.runtime import load_pipeline
 
@@ -198,7 +200,7 @@ def check(config_version: ConfigVersion = None) -> None:
         problems = lint(pipeline.book, pipeline.renderer, list(pipeline.intents.values()))
     for problem in problems:
         colour = "red" if problem.severity == "error" else "yellow"
-        out.print(f"[{colour}]{problem.severity}[/]: {problem}", highlight=False)
+        out.print(f"[{colour}]{problem.severity}[/]: {escape(str(problem))}", highlight=False)  # findings quote template text
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
     out.print(
@@ -236,7 +238,7 @@ def draft(
     for flag in plan.flags:
         out.print(f"flag:       {flag['code']}: {flag['reason']}", highlight=False)
     if plan.manual_reason:
-        out.print(f"manual:     {plan.manual_reason}", highlight=False)
+        out.print(f"manual:     {plan.manual_reason}", highlight=False, markup=False)  # may quote template text
     out.print("draft:", highlight=False)
     out.print(plan.text, highlight=False, markup=False)
 

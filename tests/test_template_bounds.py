@@ -140,3 +140,12 @@ def test_check_draft_and_config_import_stay_small_and_name_the_hostile_template(
     with engine.connect() as connection:  # the publish was refused: only the shipped version 1 exists
         assert connection.execute(text("SELECT number FROM config_versions")).scalars().all() == [1]
     engine.dispose()
+
+
+def test_check_and_draft_print_findings_that_quote_template_text_verbatim(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    quoting = '{% extends "base.j2" %}{% block v1 %}{{ persona["[/b]"] }}{% endblock %}{% block v2 %}{{ persona["[/b]"] }}{% endblock %}'
+    env = {**cli_env, "DRAFTBOT_PERSONAS_DIR": str(styles_with(tmp_path, greeting=quoting))}
+    code, output, _, _ = draftbot("check", env=env, cwd=tmp_path)
+    assert code == 1 and "Traceback" not in output and "has no attribute '[/b]'" in output, output
+    code, output, _, _ = draftbot("draft", "你好", "--persona", "lucky", env=env, cwd=tmp_path)
+    assert "Traceback" not in output and "manual:     回复模板出错：" in output, output
