@@ -7,7 +7,8 @@
     ├── TransitionError      a draft cannot move to the requested state
     │   ├── NotAllowed       the user may not decide this draft
     │   └── EmptyText        an edited reply has no text
-    └── WeComError           the WeCom API answered with an error or could not be reached
+    ├── WeComError           the WeCom API answered with an error or could not be reached
+    └── RetryLater           a job should run again later (a held promotion, a send worth retrying)
 """
 
 from __future__ import annotations
@@ -62,3 +63,11 @@ class WeComError(DraftbotError):
     def retryable(self) -> bool:
         """Network failures, 5xx and WeCom's 'system busy' (-1) are worth another try."""
         return self.errcode is None or self.errcode == -1
+
+
+class RetryLater(DraftbotError):
+    """The job should run again after `delay` seconds; the message says why."""
+
+    def __init__(self, delay: float, reason: str) -> None:
+        self.delay = delay
+        super().__init__(reason)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Draft, Message, OptOut
 from bot.drafts.lifecycle import UNCERTAIN, ApprovedReply, Status, approved_reply
-from bot.errors import WeComError
+from bot.errors import RetryLater, WeComError
 from bot.metrics import Metrics
 from bot.policy.dont_disturb import Customer, Rules, check_send
 from bot.policy.kf_window import kf_send_block
@@ -27,14 +27,6 @@ class Sender(Protocol):
     """Delivers an approved reply to the customer; raises WeComError when delivery fails."""
 
     def send(self, reply: ApprovedReply) -> None: ...
-
-
-class RetryLater(Exception):
-    """The job should run again after `delay` seconds."""
-
-    def __init__(self, delay: float, reason: str) -> None:
-        self.delay = delay
-        super().__init__(reason)
 
 
 class Outbox:

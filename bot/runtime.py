@@ -6,20 +6,17 @@ import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings
 from bot.config_store import ConfigWatcher
 from bot.db.callback_store import CallbackStore
-from bot.db.queue import enqueue
 from bot.db.session import make_engine, make_sessions, upgrade
 from bot.drafting import Drafting
-from bot.drafts.lifecycle import OPEN
 from bot.errors import SettingsError
-from bot.intake import pull_kf
 from bot.metrics import Metrics
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.entities import Catalog
@@ -31,6 +28,7 @@ from bot.persona.render import Renderer
 from bot.persona.styles import load_personas
 from bot.pipeline import Pipeline
 from bot.services.decisions import DraftDecisions
+from bot.services.jobs.handlers import JobHandlers
 from bot.staffchat import StaffChat
 from bot.wecom.callback import CallbackCrypto
 from bot.wecom.client import WeComClient
@@ -179,16 +177,11 @@ class Runtime:
         if spawned is not None:
             runtime.worker = spawned
         else:
+            jobs = JobHandlers(settings=settings, drafting=drafting, outbox=outbox, wake=lambda: runtime.worker.wake(),
+                               kf_client=kf_client, staffchat=staffchat)
             runtime.worker = Worker(
                 sessions=sessions,
-                handlers={
-                    "wecom_event": runtime.handle_event,
-                    "draft": runtime.handle_draft,
-                    "send": runtime.handle_send,
-                    "card_outcome": runtime.handle_card_outcome,
-                    "notify": runtime.handle_notify,
-                    "escalate": runtime.handle_escalate,
-                },
+                handlers=jobs.table(),
                 clock=clock,
                 poll_seconds=settings.worker_poll_seconds,
                 lease_seconds=settings.worker_lease_seconds,
@@ -198,51 +191,6 @@ class Runtime:
         config.on_change = runtime.use_pipeline
         config.start()
         return runtime
-
-    def handle_event(self, session: Session, payload: dict, now: datetime) -> None:
-        """A stored WeCom callback: pull kf messages for kf events; log what needs no action."""
-        fields = payload.get("fields") or {}
-        if payload.get("kind") == "event" and payload.get("name") == "kf_msg_or_event":
-            if self.kf_client is None:
-                raise SettingsError("a kf event arrived but DRAFTBOT_WECOM_SECRET / DRAFTBOT_WECOM_KF_SECRET is not set")
-            pull_kf(session, self.kf_client, token=str(fields.get("Token", "")), open_kfid=str(fields.get("OpenKfId", "")), now=now)
-            self.worker.wake()
-            return
-        if self.staffchat is not None and (
-            payload.get("kind") == "message" or (payload.get("kind") == "event" and payload.get("name") == "template_card_event")
-        ):
-            self.staffchat.handle(session, payload, now)  # the staff app chat: card taps and text commands
-            return
-        log.info("callback %s %s from %s: no action", payload.get("kind"), payload.get("name"), fields.get("FromUserName"))
-
-    def handle_draft(self, session: Session, payload: dict, now: datetime) -> None:
-        """Draft the message; with the staff app chat, queue the card and (urgent drafts) the escalation."""
-        draft = self.drafting.make(session, message_id=int(payload["message_id"]), persona=payload.get("persona"), now=now)
-        if draft is None or self.staffchat is None or draft.channel == "demo":
-            return  # demo drafts reach no real customer and notify nobody
-        if draft.status in OPEN:
-            enqueue(session, kind="notify", key=f"notify:{draft.id}", payload={"draft_id": draft.id}, now=now)
-        if draft.urgent:
-            enqueue(session, kind="escalate", key=f"escalate:{draft.id}", payload={"draft_id": draft.id}, now=now,
-                    run_after=now + timedelta(minutes=self.settings.escalate_after_minutes))
-
-    def handle_notify(self, session: Session, payload: dict, now: datetime) -> None:
-        """Send a new draft's card to its staff (a no-op without the app chat)."""
-        if self.staffchat is not None:
-            self.staffchat.notify(session, int(payload["draft_id"]), now)
-
-    def handle_escalate(self, session: Session, payload: dict, now: datetime) -> None:
-        """Tell the admins about an urgent draft still undecided (a no-op without the app chat)."""
-        if self.staffchat is not None:
-            self.staffchat.escalate(session, int(payload["draft_id"]), now)
-
-    def handle_card_outcome(self, session: Session, payload: dict, now: datetime) -> None:
-        """Show a draft's outcome on its staff cards (nothing to update without the app chat)."""
-        if self.staffchat is not None:
-            self.staffchat.card_outcome(session, int(payload["draft_id"]), now)
-
-    def handle_send(self, session: Session, payload: dict, now: datetime) -> None:
-        self.outbox.deliver(session, draft_id=int(payload["draft_id"]), now=now)
 
     def use_pipeline(self, pipeline: Pipeline) -> None:
         """Swap in a fully built pipeline (a new configuration version) for the next drafts."""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import queue
 from bot.db.models import Job
-from bot.outbox import RetryLater
+from bot.errors import RetryLater
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ The caller commits; approval queues one `send` job, and the outbox delivers exac
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,11 +23,11 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Draft, Message
-from bot.db.queue import enqueue
-from bot.drafts.lifecycle import Status, check_may_decide, check_rejectable, plan_approval, send_uncertain, status_name
+from bot.drafts.lifecycle import Status, check_may_decide, check_rejectable, plan_approval, send_uncertain
 from bot.errors import TransitionError
 from bot.metrics import Metrics
 from bot.policy.sensitive import SensitiveWords
+from bot.services.jobs import queue_card_outcome, queue_send
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +46,7 @@ class Decider:
 
 def announce(session: Session, draft: Draft, *, now: datetime) -> None:
     """Queue an update of the staff's cards for a draft whose outcome is known (a no-op without cards)."""
-    enqueue(session, kind="card_outcome", key=f"card:{draft.id}:{draft.status}:{now.timestamp()}",
-            payload={"draft_id": draft.id}, now=now)
+    queue_card_outcome(session, draft_id=draft.id, status=draft.status, now=now)
 
 
 def moved(session: Session, draft: Draft, **values: object) -> bool:
@@ -115,7 +113,7 @@ class DraftDecisions:
         else:
             raise TransitionError(f"草稿 {draft.id} 正在被别人处理，请刷新后再试")
         if draft.channel != SIDEBAR_CHANNEL:  # archive replies are inserted by staff from the chat sidebar
-            enqueue(session, kind="send", key=f"send:{draft.id}:{uuid.uuid4().hex}", payload={"draft_id": draft.id}, now=now)
+            queue_send(session, draft_id=draft.id, now=now)
         self._count("edited" if draft.final_text != draft.original_text else "approved")
         log.info("draft %s approved by %s (%s)", draft.id, by.user, by.surface)
         return True
