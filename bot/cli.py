@@ -201,8 +201,12 @@ def check(config_version: ConfigVersion = None) -> None:
     for problem in problems:
         colour = "red" if problem.severity == "error" else "yellow"
         out.print(f"[{colour}]{problem.severity}[/]: {escape(str(problem))}", highlight=False)  # findings quote template text
+    unnamed = [i.intent for i in pipeline.intents.values() if not i.display_name]
+    for intent in unnamed:  # optional, so older files stay valid; staff would see the id
+        out.print(f"[yellow]warning[/]: intents/{intent}.yml: display_name: missing, staff and admins will see "
+                  f"the id {intent!r}; add a Chinese name (e.g. display_name: 退订)", highlight=False)
     errors = sum(1 for p in problems if p.severity == "error")
-    warnings = len(problems) - errors
+    warnings = len(problems) - errors + len(unnamed)
     out.print(
         f"{len(pipeline.intents)} intents, {len(pipeline.book.names())} personas: "
         f"{errors} errors, {warnings} warnings",

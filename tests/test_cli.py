@@ -84,6 +84,18 @@ def test_check_passes_on_the_shipped_data(env: Path) -> None:
     assert "0 errors" in result.output
 
 
+def test_check_warns_about_an_intent_without_a_display_name(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    intents = env / "intents"
+    shutil.copytree(DATA / "intents", intents)
+    greeting = intents / "greeting.yml"
+    greeting.write_text(greeting.read_text(encoding="utf-8").replace("display_name: 问候\n", ""), encoding="utf-8")
+    monkeypatch.setenv("DRAFTBOT_INTENTS_DIR", str(intents))
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 0, result.output  # a warning: the key is optional
+    assert "warning: intents/greeting.yml: display_name: missing" in result.output
+    assert result.output.count("display_name: missing") == 1
+
+
 def test_check_names_the_file_and_the_item(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     intents = env / "intents"
     shutil.copytree(DATA / "intents", intents)
