@@ -26,8 +26,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Column, Dialect, Engine
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
 from bot.db.models import Job
 
@@ -35,7 +34,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 256  # callbacks per transaction
 ROWS_PER_INSERT = 100  # 5 parameters a row: under the 999 that older SQLite builds allow in one statement
 MAX_KEY = Job.__table__.c.key.type.length
-UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)  # the database, not the callback
+ITEM_SQLSTATES = ("22", "23", "P0")  # PostgreSQL: data exception, integrity violation, raised by a trigger or function
 
 Waiting = tuple[str, object, asyncio.AbstractEventLoop, asyncio.Future]  # key, payload as the database takes it
 
@@ -123,10 +122,11 @@ class CallbackStore:
         for item in batch:
             try:
                 [added] = self._write([item])
-            except UNAVAILABLE as exc:
-                outcomes.append(exc)
             except Exception as exc:
-                log.warning("callback %.80s refused by the database: %s", item[0], str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+                if not _item_at_fault(exc):
+                    outcomes.append(exc)
+                    continue
+                log.warning("callback %.80s refused by the database: %.200s", item[0], (str(exc) or type(exc).__name__).splitlines()[0])
                 outcomes.append(Unstorable(f"the database refused this callback ({type(exc).__name__})"))
             else:
                 outcomes.append(added)
@@ -180,6 +180,16 @@ class CallbackStore:
                 f"VALUES {values} ON CONFLICT (key) DO NOTHING RETURNING key"
             )
         return sql
+
+
+def _item_at_fault(exc: Exception) -> bool:
+    """True when the database refused this row's data; False when the database itself failed (down, locked, no table)."""
+    if not isinstance(exc, DBAPIError):  # a pool timeout or lost connection is not the row's fault; its values failing to bind is
+        return isinstance(exc, StatementError) or not isinstance(exc, SQLAlchemyError)
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith(ITEM_SQLSTATES)
+    return isinstance(exc, (DataError, IntegrityError))
 
 
 def storable_key(key: str) -> str:

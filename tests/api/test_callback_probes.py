@@ -234,3 +234,12 @@ def test_a_row_the_database_refuses_fails_alone_and_its_batch_is_stored(live_app
         assert statuses[7] == 400 and "cannot be stored" in responses[7].text
         assert statuses[:7] + statuses[8:] == [200] * 30
         assert job_keys(live_app) == [f"msg:ok{n:02d}" for n in range(31) if n != 7]
+
+
+def test_a_database_that_cannot_store_callbacks_answers_503_without_a_stack_trace(client: TestClient) -> None:
+    with runtime(client).engine.begin() as connection:
+        connection.execute(text("DROP TABLE jobs"))
+    signed = signed_callback(app_text_xml(msg_id="lost"), timestamp=now_of(client))
+    response = client.post(f"/wecom/callback?{signed.query}", content=signed.body)
+    assert response.status_code == 503  # WeCom delivers it again later
+    assert "retry" in response.text and "Traceback" not in response.text
