@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.timefmt import local_time
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -54,7 +56,7 @@ def check_send(*, promotional: bool, solicited: bool, customer: Customer, now: d
     if not promotional or solicited:
         return SEND  # service replies, and answers to the customer's own question about deals or advice
     if customer.opted_out:
-        when = f"于 {customer.opted_out_at.astimezone(rules.zone):%Y-%m-%d} " if customer.opted_out_at else ""
+        when = f"于 {local_time(customer.opted_out_at, rules.zone.key)}" if customer.opted_out_at else ""
         return Verdict("block", f"客户已{when}退订营销消息")
     if customer.promos_last_day >= rules.daily_cap:
         return Verdict("block", f"24 小时内已给该客户发过 {customer.promos_last_day} 条营销消息（上限 {rules.daily_cap} 条）")
@@ -62,7 +64,7 @@ def check_send(*, promotional: bool, solicited: bool, customer: Customer, now: d
         return Verdict("block", f"7 天内已给该客户发过 {customer.promos_last_week} 条营销消息（上限 {rules.weekly_cap} 条）")
     opens = quiet_until(now, rules)
     if opens is not None:
-        return Verdict("hold", f"免打扰时段：营销消息要等到 {opens.astimezone(rules.zone):%H:%M} 以后再发", opens)
+        return Verdict("hold", f"免打扰时段：营销消息要等到 {local_time(opens, rules.zone.key, '%H:%M')}以后再发", opens)
     return SEND
 
 

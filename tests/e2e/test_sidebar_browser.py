@@ -300,7 +300,7 @@ def test_policy_checks_are_shown_and_stop_the_insert_before_the_chat(sidebar: Si
     checks = card.get_by_test_id("draft-checks")
     expect(checks).to_be_visible()
     expect(checks).to_contain_text("插入前请注意")
-    opted_out = re.compile(r"客户已于 \d{4}-\d{2}-\d{2} 退订营销消息")
+    opted_out = re.compile(r"客户已于 \d{4}-\d{2}-\d{2} \d{2}:\d{2}（北京时间）退订营销消息")
     expect(checks.get_by_test_id("draft-check")).to_have_text(opted_out)
     page.screenshot(path=str(SCREENSHOTS / "sidebar-phone-checks.png"))
 

@@ -23,7 +23,7 @@ def test_unsolicited_promotion_is_blocked_after_an_opt_out() -> None:
     assert verdict.reason == "客户已退订营销消息"
     when = datetime(2026, 11, 19, 20, tzinfo=timezone.utc)  # 2026-11-20 04:00 in Shanghai
     dated = check_send(promotional=True, solicited=False, customer=Customer(opted_out=True, opted_out_at=when), now=NOON, rules=RULES)
-    assert dated.reason == "客户已于 2026-11-20 退订营销消息"
+    assert dated.reason == "客户已于 2026-11-20 04:00（北京时间）退订营销消息"
 
 
 def test_caps_per_day_and_week() -> None:
@@ -38,7 +38,7 @@ def test_quiet_hours_hold_until_nine_in_the_brands_time_zone() -> None:
     late = datetime(2026, 11, 22, 22, 30, tzinfo=SHANGHAI)
     verdict = check_send(promotional=True, solicited=False, customer=Customer(), now=late, rules=RULES)
     assert verdict.action == "hold"
-    assert verdict.reason == "免打扰时段：营销消息要等到 09:00 以后再发"
+    assert verdict.reason == "免打扰时段：营销消息要等到 09:00（北京时间）以后再发"
     assert verdict.until == datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
     early = datetime(2026, 11, 23, 8, 59, tzinfo=SHANGHAI)
     assert quiet_until(early, RULES) == datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
@@ -49,3 +49,13 @@ def test_quiet_hours_hold_until_nine_in_the_brands_time_zone() -> None:
 def test_no_quiet_hours() -> None:
     rules = Rules.parse(daily_cap=1, weekly_cap=3, quiet_hours="", timezone="Asia/Shanghai")
     assert quiet_until(NOON.replace(hour=23), rules) is None
+
+
+def test_reasons_name_a_zone_without_a_common_name_by_its_offset() -> None:
+    rules = Rules.parse(daily_cap=1, weekly_cap=3, quiet_hours="21:00-09:00", timezone="America/New_York")
+    late = datetime(2026, 11, 23, 3, 30, tzinfo=timezone.utc)  # 22:30 on the 22nd in New York (UTC-5)
+    assert check_send(promotional=True, solicited=False, customer=Customer(), now=late, rules=rules).reason == \
+        "免打扰时段：营销消息要等到 09:00（UTC-5）以后再发"
+    summer = datetime(2026, 7, 1, 12, tzinfo=timezone.utc)  # 08:00 in New York (UTC-4)
+    out = check_send(promotional=True, solicited=False, customer=Customer(opted_out=True, opted_out_at=summer), now=late, rules=rules)
+    assert out.reason == "客户已于 2026-07-01 08:00（UTC-4）退订营销消息"
