@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 from sqlalchemy.orm import Session
 
 from bot.db.models import KfCursor, Message
-from bot.db.queue import enqueue, insert_ignoring_duplicates
+from bot.db.queue import insert_ignoring_duplicates
 from bot.pipeline import Inbound
+from bot.services.jobs import queue_draft
 from bot.storable import UnstorableMessage, storable_inbound
 from bot.wecom.client import WeComClient
 from bot.wecom.kf import CUSTOMER, KfMessage, sync_pages
@@ -35,12 +36,12 @@ def store_inbound(
         staff_id=inbound.staff_id,
         msg_type=inbound.msg_type,
         text=inbound.text,
+        from_customer=inbound.from_customer,
         created_at=sent_at or now,
     )
     message_id = insert_ignoring_duplicates(session, Message, values, ["channel", "msg_id"])
     if message_id is not None:
-        payload = {"message_id": message_id, **({"persona": persona} if persona else {})}
-        enqueue(session, kind="draft", key=f"draft:{message_id}", payload=payload, now=now)
+        queue_draft(session, message_id=message_id, persona=persona, now=now)
     return message_id
 
 
