@@ -30,6 +30,8 @@ ACTIONS = {
     "refused": "发布被拒",
     "initial": "初始版本",
     "inbox_dismiss": "忽略待学习消息",
+    "opt_out": "记录退订",
+    "opt_out_lifted": "解除退订",
 }
 KINDS = {"added": "新增", "removed": "删除", "changed": "修改"}
 
