@@ -35,10 +35,15 @@ def served(database_url: str, log: Path, **settings: str) -> ServerProcess:
     }
     server = ServerProcess(env, log).start()
     engine = make_engine(database_url)
-    with make_sessions(engine)() as session:
-        save_account(session, user_id="lin", role="admin", password="correct horse", now=FakeClock()())
-        session.commit()
-    engine.dispose()
+    try:
+        with make_sessions(engine)() as session:
+            save_account(session, user_id="lin", role="admin", password="correct horse", now=FakeClock()())
+            session.commit()
+    except BaseException:
+        server.stop()
+        raise
+    finally:
+        engine.dispose()
     return server
 
 
@@ -70,6 +75,20 @@ def test_parallel_guesses_check_at_most_the_limit(database_url: str, tmp_path: P
         assert checked == MAX_FAILURES_PER_ADDRESS
     finally:
         server.stop()
+
+
+def test_two_instances_on_one_database_share_the_limit(database_url: str, tmp_path: Path) -> None:
+    first = served(database_url, tmp_path / "first.log")
+    second = ServerProcess(first.env, tmp_path / "second.log")
+    try:
+        second.start()
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            statuses = Counter(pool.map(lambda n: guess(first if n % 2 else second, n), range(PARALLEL)))
+        assert set(statuses) <= {401, 429}, statuses
+        assert statuses[401] <= MAX_FAILURES_PER_ADDRESS, statuses
+    finally:
+        second.stop()
+        first.stop()
 
 
 def test_forwarded_for_is_believed_from_trusted_proxies_only(database_url: str, tmp_path: Path) -> None:
