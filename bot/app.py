@@ -1,7 +1,7 @@
 """The application factory: create_app(settings) builds the runtime, mounts the routes, runs the worker.
 
 The worker is a thread of this process, or with DRAFTBOT_WORKER=process (what `draftbot serve` uses)
-a child process that lives exactly as long as the app (see bot/worker_process.py).
+a child process that lives exactly as long as the app (see bot/worker/process.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bot.api.body_timeout import BodyTimeoutMiddleware
 from bot.api.errors import error_responses
 from bot.api.security_headers import SecurityHeadersMiddleware
 from bot.config import Settings, get_settings
-from bot.runtime import Clock, Runtime, system_clock
+from bot.wiring import Clock, Runtime, system_clock
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "web" / "static"

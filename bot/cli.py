@@ -54,7 +54,7 @@ ConfigVersion = Annotated[
 def _chosen_version(session, settings: Settings, version: str | int | None):  # noqa: ANN001, ANN202
     """The configuration version asked for (None or 'active': the active one); fails with a message if there is none."""
     from bot.config_store import active, ensure_initial, get_version
-    from bot.runtime import system_clock
+    from bot.wiring import system_clock
 
     ensure_initial(session, settings, system_clock())
     if version is None or version == "active":
@@ -105,7 +105,7 @@ def serve(
         settings = settings.model_copy(update={"worker": "process"})
     metrics_dir = _share_metrics_with_worker() if settings.worker == "process" else None
     from bot.app import create_app  # after _share_metrics_with_worker: it must precede importing prometheus_client
-    from bot.runtime import freeze_heap
+    from bot.wiring import freeze_heap
 
     try:
         application = create_app(settings)
@@ -166,8 +166,8 @@ def worker(
     sole_instance: Annotated[bool, typer.Option(help="first resume the jobs left running (only if no other worker shares the database)")] = False,
 ) -> None:
     """Run the queued jobs (drafts, sends, cards) without serving HTTP; `draftbot serve` starts one itself."""
-    from bot.runtime import Runtime, freeze_heap  # loaded before waiting: `serve` starts its worker early for this
-    from bot.worker_process import run_until_stopped, wait_for_go
+    from bot.wiring import Runtime, freeze_heap  # loaded before waiting: `serve` starts its worker early for this
+    from bot.worker.process import run_until_stopped, wait_for_go
 
     settings = _settings()
     _configure_logging(settings.log_level)
@@ -190,7 +190,7 @@ def check(config_version: ConfigVersion = None) -> None:
     from rich.markup import escape
 
     from bot.persona.lint import lint
-    from bot.runtime import load_pipeline
+    from bot.wiring import load_pipeline
 
     with _with_config(_settings(), config_version) as settings:
         try:
@@ -224,8 +224,8 @@ def draft(
     config_version: ConfigVersion = None,
 ) -> None:
     """Draft a reply offline: prints intent, confidence, persona and the draft."""
-    from bot.pipeline import Inbound
-    from bot.runtime import load_pipeline
+    from bot.drafts.pipeline import Inbound
+    from bot.wiring import load_pipeline
 
     with _with_config(_settings(), config_version) as settings:
         try:
@@ -332,7 +332,7 @@ def _print_report(result) -> None:  # noqa: ANN001
 
 
 def _database():  # noqa: ANN202
-    from bot.runtime import open_database
+    from bot.wiring import open_database
 
     settings = _settings()
     try:
@@ -357,7 +357,7 @@ def token_create(
 ) -> None:
     """Create a token; the token itself is printed on the last line, once."""
     from bot.db.tokens import create_token
-    from bot.runtime import system_clock
+    from bot.wiring import system_clock
 
     _, sessions = _database()
     with sessions() as session:
@@ -391,7 +391,7 @@ def token_list() -> None:
 def token_revoke(token_id: Annotated[int, typer.Argument(help="the id shown by `draftbot token list`")]) -> None:
     """Revoke a token by id."""
     from bot.db.tokens import revoke_token
-    from bot.runtime import system_clock
+    from bot.wiring import system_clock
 
     _, sessions = _database()
     with sessions() as session:
@@ -411,7 +411,7 @@ def account_create(
     import sys
 
     from bot.db.accounts import save_account
-    from bot.runtime import system_clock
+    from bot.wiring import system_clock
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -445,7 +445,7 @@ def account_list() -> None:
 def account_disable(user: Annotated[str, typer.Argument(help="the userid")]) -> None:
     """Disable an account and sign it out everywhere."""
     from bot.db.accounts import disable_account
-    from bot.runtime import system_clock
+    from bot.wiring import system_clock
 
     _, sessions = _database()
     with sessions() as session:
@@ -529,7 +529,7 @@ def config_import(
 ) -> None:
     """Publish the files under DIR as a new active version, after check and evaluation; files equal to the active version change nothing."""
     from bot.config_store import ConfigFiles, ensure_initial, publish
-    from bot.runtime import system_clock
+    from bot.wiring import system_clock
 
     if not note.strip():
         _fail(DraftbotError('--note is required: 请用 --note 写一句发布说明（改了什么、为什么改），例如 --note "新增开发票的说法"'))
@@ -561,7 +561,7 @@ def config_import(
 def config_list() -> None:
     """List configuration versions; * marks the active one."""
     from bot.config_store import active, ensure_initial, versions
-    from bot.runtime import system_clock
+    from bot.wiring import system_clock
 
     settings = _settings()
     _, sessions = _database()
@@ -588,7 +588,7 @@ def config_rollback(
 ) -> None:
     """Make an earlier version active again; running instances switch within seconds."""
     from bot.config_store import ensure_initial, rollback
-    from bot.runtime import system_clock
+    from bot.wiring import system_clock
 
     settings = _settings()
     _, sessions = _database()

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from bot.app import create_app
 from bot.config import Settings, get_settings
 from bot.db.tokens import create_token
-from bot.runtime import Runtime
+from bot.wiring import Runtime
 from tests.factories import AES_KEY, CORP_ID, TOKEN, FakeClock
 
 DATA = Path(__file__).resolve().parent / "data"

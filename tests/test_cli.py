@@ -42,7 +42,7 @@ def test_token_create_prints_the_token_on_its_last_line_then_list_and_revoke(env
 
 def test_account_create_from_stdin_or_prompt_then_list_update_and_disable(env: Path) -> None:
     from bot.db.accounts import verify
-    from bot.runtime import open_database
+    from bot.wiring import open_database
 
     created = runner.invoke(app, ["account", "create", "--user", "lin", "--password-stdin"], input="correct horse\n")
     assert created.exit_code == 0, created.output

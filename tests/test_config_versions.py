@@ -22,7 +22,7 @@ from bot.cli import app as cli
 from bot.config import Settings
 from bot.config_store import ConfigFiles, ConfigRefused
 from bot.db.models import AuditLog, ConfigVersion
-from bot.runtime import open_database
+from bot.wiring import open_database
 from tests.conftest import DATA, bearer, make_settings, runtime
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)

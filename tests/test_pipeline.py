@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 from bot.drafts.lifecycle import Status
-from bot.pipeline import Inbound
-from bot.runtime import load_pipeline
+from bot.drafts.pipeline import Inbound
+from bot.wiring import load_pipeline
 from tests.conftest import DATA, make_settings
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.db.models import Job, KfCursor, Message
-from bot.pipeline import Inbound
-from bot.storable import REPLACEMENT, UnstorableMessage, storable_inbound, storable_text
+from bot.drafts.pipeline import Inbound
+from bot.services.storable import REPLACEMENT, UnstorableMessage, storable_inbound, storable_text
 from bot.wecom.kf import KfMessage
 from tests.conftest import bearer, make_settings, run_jobs, runtime
 from tests.factories import FakeClock, kf_event_xml, signed_callback
@@ -63,7 +63,7 @@ def test_a_nul_in_a_kf_message_neither_stalls_the_account_nor_loses_the_others(
     fake.add_customer_message(KF, "wm4", "有人吗", msgid="m" * 200, send_time=sent)  # longer than any msg_id column
     fake.add_customer_message(KF, "wm5", "谢谢", msgid="m5", send_time=sent)
     deliver_event(kf_client, "T1")
-    with caplog.at_level(logging.WARNING, logger="bot.intake"):
+    with caplog.at_level(logging.WARNING, logger="bot.services.intake"):
         run_jobs(kf_client)
     assert stored(kf_client) == [
         ("m1", "wm1", "你好"), ("m2", "wm2", f"在吗{REPLACEMENT}我的快递到哪了"), ("m3", f"wm{REPLACEMENT}3", "发货了吗"), ("m5", "wm5", "谢谢"),

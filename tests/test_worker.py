@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.db.callback_store import ROWS_PER_INSERT, CallbackStore
+from bot.services.callbacks import ROWS_PER_INSERT, CallbackStore
 from bot.db.models import Job
 from bot.db.queue import enqueue
-from bot.runtime import open_database
-from bot.worker import MAX_JOB_ATTEMPTS, Worker
-from bot.worker_process import WorkerProcess
+from bot.wiring import open_database
+from bot.worker.thread import MAX_JOB_ATTEMPTS, Worker
+from bot.worker.process import WorkerProcess
 from tests.factories import FakeClock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,9 +215,9 @@ def test_the_worker_process_gets_the_go_then_wakes_and_is_stopped_with_sigterm(t
 
 
 def test_a_worker_process_that_dies_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.worker_process
+    import bot.worker.process
 
-    monkeypatch.setattr(bot.worker_process, "FIRST_RESTART_DELAY", 0.05)
+    monkeypatch.setattr(bot.worker.process, "FIRST_RESTART_DELAY", 0.05)
     record, crash = tmp_path / "record", tmp_path / "crash"
     record.touch()
     crash.write_bytes(b"x")
@@ -233,7 +233,7 @@ def test_a_worker_process_that_dies_is_replaced(tmp_path: Path, monkeypatch: pyt
 
 def test_a_worker_process_exits_at_once_when_the_serving_process_has_gone() -> None:
     script = (
-        "from bot.worker_process import _Parent, wait_for_go\n"
+        "from bot.worker.process import _Parent, wait_for_go\n"
         "class Worker:\n"
         "    def wake(self): print('wake', flush=True)\n"
         "print('resume' if wait_for_go() else 'go', flush=True)\n"

@@ -8,8 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from bot.api.deps import RuntimeDep
-from bot.db.callback_store import Unstorable
-from bot.runtime import Runtime
+from bot.services.callbacks import Unstorable
+from bot.wiring import Runtime
 from bot.wecom.callback import MAX_BODY_BYTES, CallbackRefused
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ from bot.api.schemas import ApproveIn, DraftOut, RejectIn
 from bot.db.models import Draft, Message
 from bot.drafts.lifecycle import OPEN
 from bot.errors import TransitionError
-from bot.intake import store_inbound
+from bot.services.intake import store_inbound
 from bot.services.decisions import Decider
-from bot.pipeline import Inbound
-from bot.storable import storable_text
+from bot.drafts.pipeline import Inbound
+from bot.services.storable import storable_text
 from bot.timefmt import zone_label
 
 router = APIRouter(tags=["demo"])

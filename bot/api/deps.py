@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.tokens import INTAKE, User, authenticate
 from bot.drafts.lifecycle import ROLES
-from bot.runtime import Runtime
+from bot.wiring import Runtime
 
 _bearer = HTTPBearer(auto_error=False)
 

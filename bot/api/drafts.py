@@ -12,10 +12,10 @@ from bot.db.models import Draft, Message
 from bot.db.tokens import User
 from bot.drafts.lifecycle import OPEN, Status, may_see
 from bot.errors import NotAllowed, TransitionError
-from bot.intake import store_inbound
+from bot.services.intake import store_inbound
 from bot.services.decisions import Decider
-from bot.pipeline import Inbound
-from bot.storable import storable_text
+from bot.drafts.pipeline import Inbound
+from bot.services.storable import storable_text
 
 router = APIRouter(prefix="/api", tags=["drafts"])
 

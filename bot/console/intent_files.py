@@ -16,7 +16,7 @@ import yaml
 
 from bot.config_store import ConfigFiles
 from bot.console.config_paths import intent_files, intent_path
-from bot.drafting import OPT_OUT_INTENT, URGENT_INTENTS
+from bot.services.drafting import OPT_OUT_INTENT, URGENT_INTENTS
 from bot.nlu.intents import MIN_EXAMPLES
 from bot.persona.lint import NO_SELLING, RECOMMENDED_EXAMPLES, few_examples
 

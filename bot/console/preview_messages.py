@@ -36,7 +36,7 @@ class Example:
     at: datetime | None = None
 
     def context(self) -> dict[str, str]:
-        """What the pipeline passes to the renderer (see bot.pipeline.Pipeline.plan)."""
+        """What the pipeline passes to the renderer (see bot.drafts.pipeline.Pipeline.plan)."""
         return {"customer_name": self.customer_name, "message": self.message, **self.entities}
 
 

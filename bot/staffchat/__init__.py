@@ -5,7 +5,7 @@ Frontline staff decide drafts from WeCom on their phones:
 * each undecided draft reaches its assignee (or, unassigned, every approver) as a card with the
   buttons 发送 / 修改 / 不发 (`notify`, a durable job with retries; one card per draft and person);
 * a tap comes back as a `template_card_event` callback and approves or rejects through
-  `bot.outbox`, or starts an edit: the staff member's next text message is the new reply;
+  `bot.services.delivery`, or starts an edit: the staff member's next text message is the new reply;
 * text commands (1 / 发 / ok, 改 <新内容>, 0 / 不发, 列表, 全文, 取消, 帮助) do the same without a card;
 * once a draft's outcome is known (`bot.services.decisions.announce`), every card of the draft is greyed out
   with the outcome (`card_outcome`, each response_code used once), with the reason for a failure;

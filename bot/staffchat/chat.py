@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.db.models import Draft
 from bot.errors import WeComError
-from bot.outbox import Outbox
+from bot.services.delivery import Outbox
 from bot.services.decisions import Decider, DraftDecisions
 from bot.wecom.cards import text_message
 from bot.wecom.client import WeComClient

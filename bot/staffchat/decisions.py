@@ -1,6 +1,6 @@
 """Callbacks from the staff app chat: taps on a card's buttons and text commands, and the decisions they make.
 
-A tap on 发送 / 不发 approves or rejects through `bot.outbox`; 修改 starts an edit, and the staff
+A tap on 发送 / 不发 approves or rejects through `bot.services.delivery`; 修改 starts an edit, and the staff
 member's next text message is the new reply. Text commands (`bot.staffchat.commands`) do the same
 without a card. Nothing here sends to a customer: approval queues the reply for the outbox.
 """

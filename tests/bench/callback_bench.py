@@ -58,7 +58,7 @@ if str(ROOT) not in sys.path:
 import httpx2 as httpx  # noqa: E402  (the test extra installs httpx2)
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from tests.e2e.server import ServerProcess, free_port  # noqa: E402
+from tests.e2e.server import ServerProcess  # noqa: E402
 from tests.factories import AES_KEY, CORP_ID, TOKEN, app_text_xml, signed_callback  # noqa: E402
 
 DATA = ROOT / "tests" / "data"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from bot.db import queue
 from bot.db.session import make_engine, make_sessions, upgrade
-from bot.worker import Worker
+from bot.worker.thread import Worker
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from bot.config_store import ConfigRefused
 from bot.console import evaluation, workspace
 from bot.console.publishing import local_time
 from bot.db.accounts import ConsoleUser
-from bot.runtime import Runtime
+from bot.wiring import Runtime
 
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
 

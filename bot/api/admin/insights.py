@@ -23,7 +23,7 @@ from bot.console.charts import dashboard_charts
 from bot.console.insights import DEFAULT_DAYS, PERIODS, dashboard, format_duration, format_rate, parse_period
 from bot.db.accounts import ConsoleUser
 from bot.nlu.intents import FALLBACK, FALLBACK_NAME
-from bot.runtime import Runtime
+from bot.wiring import Runtime
 
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
 MAX_QUOTED = 200  # characters of a message repeated in the notice after a click

@@ -29,7 +29,7 @@ from bot.db.accounts import ConsoleUser
 from bot.nlu.intents import MIN_EXAMPLES
 from bot.nlu.normalise import normalise
 from bot.persona.lint import RECOMMENDED_EXAMPLES
-from bot.runtime import Runtime
+from bot.wiring import Runtime
 
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
 

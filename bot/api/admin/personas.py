@@ -23,7 +23,7 @@ from bot.console import config_paths, persona_fields, persona_templates, preview
 from bot.db.accounts import ConsoleUser
 from bot.nlu.intents import FALLBACK
 from bot.persona.styles import DEFAULT
-from bot.runtime import Runtime
+from bot.wiring import Runtime
 
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
 

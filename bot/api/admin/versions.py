@@ -22,7 +22,7 @@ from bot.console import evaluation, publishing, workspace
 from bot.console.publishing import Refusal
 from bot.db.accounts import ConsoleUser
 from bot.obligations import ObligationRefused
-from bot.runtime import Runtime
+from bot.wiring import Runtime
 
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
 

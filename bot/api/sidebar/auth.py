@@ -22,7 +22,7 @@ from fastapi.responses import Response
 
 from bot.api.deps import RuntimeDep
 from bot.config import Settings
-from bot.runtime import Runtime
+from bot.wiring import Runtime
 
 SESSION_COOKIE = "draftbot_sidebar"
 STATE_COOKIE = "draftbot_sidebar_state"

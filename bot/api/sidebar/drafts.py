@@ -46,7 +46,7 @@ from bot.db.models import Draft
 from bot.drafts.lifecycle import OPEN, Status, may_see
 from bot.errors import NotAllowed, TransitionError
 from bot.services.decisions import Decider
-from bot.runtime import Runtime
+from bot.wiring import Runtime
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["sidebar"])

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.drafting import Drafting
+from bot.services.drafting import Drafting
 from bot.drafts.lifecycle import OPEN
 from bot.errors import SettingsError
-from bot.intake import pull_kf
-from bot.outbox import Outbox
+from bot.services.intake import pull_kf
+from bot.services.delivery import Outbox
 from bot.services.jobs import Kind, queue_escalation, queue_notify
 from bot.staffchat import StaffChat
 from bot.wecom.client import WeComClient

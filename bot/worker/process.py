@@ -15,7 +15,7 @@ The child's stdin is a pipe that only the parent writes:
   parent trains its classifier; it opens the database only after this byte;
 - every later byte wakes the worker (jobs were stored), as `Worker.wake()` does within one process.
   STORED says callbacks were stored: while they stream in, the worker defers its jobs (bounded, see
-  bot/worker.py), as a worker thread does, so acknowledging callbacks keeps the CPU;
+  bot/worker/thread.py), as a worker thread does, so acknowledging callbacks keeps the CPU;
 - end of file means the parent has gone, however it ended (even `kill -9`): the child exits at once,
   as the thread it replaces would have, and the job it was running is resumed after the restart.
 
@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 
-from bot.worker import Worker
+from bot.worker.thread import Worker
 
 log = logging.getLogger(__name__)
 GO, GO_RESUME, WAKE, STORED = b"g", b"r", b"w", b"c"

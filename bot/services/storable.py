@@ -17,7 +17,7 @@ import dataclasses
 import re
 
 from bot.db.models import Message
-from bot.pipeline import Inbound
+from bot.drafts.pipeline import Inbound
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT = "\ufffd"

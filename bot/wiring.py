@@ -13,28 +13,28 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings
 from bot.config_store import ConfigWatcher
-from bot.db.callback_store import CallbackStore
+from bot.services.callbacks import CallbackStore
 from bot.db.session import make_engine, make_sessions, upgrade
-from bot.drafting import Drafting
+from bot.services.drafting import Drafting
 from bot.errors import SettingsError
 from bot.metrics import Metrics
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.entities import Catalog
 from bot.nlu.intents import load_intents
-from bot.outbox import Outbox, Sender
+from bot.services.delivery import Outbox, Sender
 from bot.policy.dont_disturb import Rules
 from bot.policy.sensitive import SensitiveWords
 from bot.persona.render import Renderer
 from bot.persona.styles import load_personas
-from bot.pipeline import Pipeline
+from bot.drafts.pipeline import Pipeline
 from bot.services.decisions import DraftDecisions
 from bot.services.jobs.handlers import JobHandlers
 from bot.staffchat import StaffChat
 from bot.wecom.callback import CallbackCrypto
 from bot.wecom.client import WeComClient
 from bot.wecom.kf import KfSender
-from bot.worker import Worker
-from bot.worker_process import WorkerProcess
+from bot.worker.thread import Worker
+from bot.worker.process import WorkerProcess
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]

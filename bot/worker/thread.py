@@ -30,7 +30,7 @@ class Worker:
     expires so this or another instance takes it over. Handlers are idempotent.
 
     `busy()` is True while callbacks stream in: the callback store's own view in a worker thread, or
-    what the parent said over the pipe in a worker process (bot/worker_process.py). Jobs then wait,
+    what the parent said over the pipe in a worker process (bot/worker/process.py). Jobs then wait,
     boundedly, because acknowledging callbacks comes first.
     """
 

@@ -19,7 +19,7 @@ from bot.db.models import Draft, Message, OptOut
 from bot.drafts.lifecycle import OPEN, Status
 from bot.metrics import Metrics
 from bot.services.decisions import announce, moved
-from bot.pipeline import Inbound, Pipeline
+from bot.drafts.pipeline import Inbound, Pipeline
 from bot.policy.sensitive import SensitiveWords
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import KfCursor, Message
 from bot.db.queue import insert_ignoring_duplicates
-from bot.pipeline import Inbound
+from bot.drafts.pipeline import Inbound
 from bot.services.jobs import queue_draft
-from bot.storable import UnstorableMessage, storable_inbound
+from bot.services.storable import UnstorableMessage, storable_inbound
 from bot.wecom.client import WeComClient
 from bot.wecom.kf import CUSTOMER, KfMessage, sync_pages
 
