@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -16,12 +17,20 @@ from bot.errors import SettingsError
 from bot.services.intake import pull_kf
 from bot.services.delivery import Outbox
 from bot.services.jobs import Kind, queue_escalation, queue_notify
-from bot.staffchat import StaffChat
 from bot.wecom.client import WeComClient
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, dict, datetime], None]
+
+
+class AppChat(Protocol):
+    """The staff app chat (`bot.staffchat.StaffChat`): what the jobs hand it."""
+
+    def handle(self, session: Session, payload: dict, now: datetime) -> None: ...
+    def notify(self, session: Session, draft_id: int, now: datetime) -> None: ...
+    def escalate(self, session: Session, draft_id: int, now: datetime) -> None: ...
+    def card_outcome(self, session: Session, draft_id: int, now: datetime) -> None: ...
 
 
 @dataclass
@@ -33,7 +42,7 @@ class JobHandlers:
     outbox: Outbox
     wake: Callable[[], None]  # more work was queued: run it now
     kf_client: WeComClient | None = None
-    staffchat: StaffChat | None = None  # the staff app chat: needs the app's secret and agent id
+    staffchat: AppChat | None = None  # the staff app chat: needs the app's secret and agent id
 
     def table(self) -> dict[str, Handler]:
         return {
