@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx2 as httpx  # the test extra installs httpx2 (pyproject), which starlette 1.x uses too
 import pytest
@@ -138,8 +139,9 @@ class Sidebar:
         self.allowed_failures: list[tuple[int, str]] = []  # (status, url ending) a test provokes on purpose
         self.contexts: list[object] = []
 
-    def open(self, *, customer: str | None, sdk: bool = True, user: str = STAFF, good_code: bool = True):  # noqa: ANN201
-        context = self.browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai",
+    def open(self, *, customer: str | None, sdk: bool = True, user: str = STAFF, good_code: bool = True,  # noqa: ANN201
+             timezone_id: str = "Asia/Shanghai"):
+        context = self.browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id=timezone_id,
                                            device_scale_factor=2, is_mobile=True, has_touch=True)
         self.contexts.append(context)
         if sdk:
@@ -284,6 +286,36 @@ def make_unsolicited_promotion(env: dict[str, str], draft_id: int) -> None:
             session.commit()
     finally:
         engine.dispose()
+
+
+def backdate(env: dict[str, str], draft_id: int, moment: datetime) -> None:
+    """Give a draft an earlier creation time, as if it had waited since then."""
+    engine = make_engine(env["DRAFTBOT_DATABASE_URL"])
+    try:
+        with make_sessions(engine)() as session:
+            session.get(Draft, draft_id).created_at = moment
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def test_times_are_the_brands_beijing_time_and_say_so_whatever_the_browsers_zone(sidebar: Sidebar, server: ServerProcess, env, admin) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    today = customer_writes(server, admin, admin, customer := new_customer(), "能开发票吗")
+    page = sidebar.open(customer=customer, timezone_id="America/Los_Angeles")
+    assert page.evaluate("new Date(Date.UTC(2025, 5, 30, 16, 30)).getHours()") == 9  # the browser really is in Los Angeles
+    beijing = datetime.fromisoformat(today["created_at"].replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Shanghai"))
+    shown = page.get_by_test_id("draft-card").locator(".card-time")
+    expect(shown).to_have_text(f"{beijing:%H:%M}（北京时间）")
+    expect(shown).to_have_attribute("title", f"{beijing.year}年{beijing.month}月{beijing.day}日 {beijing:%H:%M}（北京时间）")
+
+    # 2025-06-30 09:30 in Los Angeles, where the browser is; 2025-07-01 00:30 in Beijing, the brand's zone.
+    older = customer_writes(server, admin, admin, customer := new_customer(), "我的快递到哪了")
+    backdate(env, older["id"], datetime(2025, 6, 30, 16, 30, tzinfo=timezone.utc))
+    page = sidebar.open(customer=customer, timezone_id="America/Los_Angeles")
+    expect(page.get_by_test_id("draft-card").locator(".card-time")).to_have_text("2025年7月1日 00:30（北京时间）")
+    assert no_horizontal_scroll(page), "the named time pushes the sidebar sideways at 390 px"
 
 
 def test_policy_checks_are_shown_and_stop_the_insert_before_the_chat(sidebar: Sidebar, server: ServerProcess, env, staff, admin) -> None:  # noqa: ANN001

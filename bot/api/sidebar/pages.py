@@ -34,6 +34,7 @@ from bot.api.sidebar.auth import (
     timestamp,
 )
 from bot.errors import WeComError
+from bot.timefmt import zone_label
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["sidebar"])
@@ -114,6 +115,8 @@ def sidebar_page(request: Request, runtime: RuntimeDep, sdk: str | None = Query(
             "sdk": (sdk or "1").lower() not in ("0", "off", "false", "no"),
             "sdk_scripts": SDK_SCRIPTS,
             "assets": _assets(request),
+            "timezone": settings.timezone,  # times on the page are the brand's (DRAFTBOT_TIMEZONE), not the browser's
+            "zone_label": zone_label(settings.timezone, runtime.clock()),
         },
     )
     response.headers["Cache-Control"] = "no-store"

@@ -14,6 +14,8 @@
   const POLL_MS = 6000;
   const SDK_TIMEOUT_MS = 15000;
   const PENDING_KEY = "draftbot-sidebar-unrecorded";
+  const ZONE = document.body.dataset.timezone || undefined;   // the brand's time zone (DRAFTBOT_TIMEZONE), not the browser's
+  const ZONE_LABEL = document.body.dataset.zoneLabel || "";   // what staff call it: 北京时间, or UTC+9 for a zone without a name
 
   const els = {
     customer: $("customer"), refresh: $("refresh"),
@@ -30,13 +32,39 @@
     return typeof p === "number" && isFinite(p) ? Math.round(p * 100) + "%" : "";
   }
 
-  function when(iso) {
+  /** The year, month, day, hour and minute of `d` on the brand's clock. */
+  function zoned(d) {
+    const parts = {};
+    const format = new Intl.DateTimeFormat("en-US", {
+      timeZone: ZONE, year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    });
+    for (const part of format.formatToParts(d)) parts[part.type] = part.value;
+    return parts;
+  }
+
+  /** The zone's name at `d`: the server's (北京时间), or for a zone shown by its offset, the offset then (summer time moves it). */
+  function zoneLabel(d) {
+    if (!/^UTC[+-]/.test(ZONE_LABEL)) return ZONE_LABEL;
+    try {
+      const name = new Intl.DateTimeFormat("en-US", { timeZone: ZONE, timeZoneName: "shortOffset" })
+        .formatToParts(d).find((part) => part.type === "timeZoneName");
+      const offset = name && /^GMT([+-]\d+(?::\d\d)?)?$/.exec(name.value);
+      if (offset) return "UTC" + (offset[1] || "+0");
+    } catch { /* a browser without shortOffset: the server's label */ }
+    return ZONE_LABEL;
+  }
+
+  /** A server time on the brand's clock, saying which: "18:02（北京时间）" today, else "12月4日 18:02（北京时间）". */
+  function when(iso, { full = false } = {}) {
     const d = parseTime(iso);
     if (isNaN(d)) return "";
-    const time = d.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
-    const today = new Date();
-    if (d.toDateString() === today.toDateString()) return time;
-    return `${d.getMonth() + 1}月${d.getDate()}日 ${time}`;
+    const t = zoned(d);
+    const today = zoned(new Date());
+    let day = "";
+    if (full || t.year !== today.year) day = `${t.year}年${t.month}月${t.day}日 `;
+    else if (t.month !== today.month || t.day !== today.day) day = `${t.month}月${t.day}日 `;
+    const label = zoneLabel(d);
+    return `${day}${t.hour}:${t.minute}` + (label ? `（${label}）` : "");
   }
 
   const session = {
@@ -296,6 +324,7 @@
     badge.classList.add(cls);
     const time = node.querySelector(".card-time");
     time.textContent = when(d.created_at);
+    time.title = when(d.created_at, { full: true });
     time.dateTime = d.created_at || "";
 
     node.querySelector(".card-message").textContent = d.message_text || "";
