@@ -162,6 +162,18 @@ def test_sign_in_through_wecom_oauth(client: TestClient, fake: FakeWeCom) -> Non
     assert not any(src in client.get("/sidebar?sdk=0").text for src in SDK_SCRIPTS)
 
 
+def test_the_page_carries_the_brands_time_zone_and_its_name(make_client: Callable[..., TestClient], fake: FakeWeCom) -> None:
+    """The script formats times on the brand's clock (DRAFTBOT_TIMEZONE) and names it, never the browser's."""
+    beijing = make_client()
+    sign_in(beijing, fake, "zhangsan")
+    page = beijing.get("/sidebar").text
+    assert 'data-timezone="Asia/Shanghai"' in page and 'data-zone-label="北京时间"' in page
+    tokyo = make_client(timezone="Asia/Tokyo")
+    sign_in(tokyo, fake, "zhangsan")
+    page = tokyo.get("/sidebar").text
+    assert 'data-timezone="Asia/Tokyo"' in page and 'data-zone-label="UTC+9"' in page
+
+
 def test_over_https_cookies_are_secure_and_public_url_is_the_redirect(make_client: Callable[..., TestClient]) -> None:
     client = make_client(base_url="https://draftbot.example.com", public_url="https://bot.brand.example/")
     start = client.get("/sidebar", follow_redirects=False)
