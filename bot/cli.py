@@ -6,6 +6,7 @@ import logging
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -34,6 +35,21 @@ def _settings() -> Settings:
         return get_settings()
     except DraftbotError as exc:
         _fail(exc)
+
+
+def _when(moment: datetime | None, zone: str) -> str:
+    """A stored time in a listing, on the brand's clock and named: '2026-12-04 18:02（北京时间）'; '-' for none."""
+    from bot.timefmt import local_time
+
+    return local_time(moment, zone) if moment is not None else "-"
+
+
+def _print_listing(table: Table) -> None:
+    """Print a listing: fitted to a terminal; piped, one line per row (a time is never split for grep or a script)."""
+    if out.is_terminal:
+        out.print(table)
+    else:
+        Console(file=out.file, width=max(out.width, 240), soft_wrap=True).print(table)
 
 
 def _fail(exc: Exception) -> None:
@@ -375,16 +391,14 @@ def token_list() -> None:
     """List tokens (never the tokens themselves)."""
     from bot.db.tokens import list_tokens
 
+    zone = _settings().timezone
     _, sessions = _database()
     table = Table("id", "user", "role", "created", "last used", "revoked")
     with sessions() as session:
         for row in list_tokens(session):
-            table.add_row(
-                str(row.id), row.user_id, row.role, f"{row.created_at:%Y-%m-%d %H:%M}",
-                f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "-",
-                f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "-",
-            )
-    out.print(table)
+            table.add_row(str(row.id), row.user_id, row.role, _when(row.created_at, zone),
+                          _when(row.last_used_at, zone), _when(row.revoked_at, zone))
+    _print_listing(table)
 
 
 @token_app.command("revoke")
@@ -432,13 +446,13 @@ def account_list() -> None:
     """List console accounts."""
     from bot.db.accounts import list_accounts
 
+    zone = _settings().timezone
     _, sessions = _database()
     table = Table("user", "role", "created", "disabled")
     with sessions() as session:
         for row in list_accounts(session):
-            table.add_row(row.user_id, row.role, f"{row.created_at:%Y-%m-%d %H:%M}",
-                          f"{row.disabled_at:%Y-%m-%d %H:%M}" if row.disabled_at else "-")
-    out.print(table)
+            table.add_row(row.user_id, row.role, _when(row.created_at, zone), _when(row.disabled_at, zone))
+    _print_listing(table)
 
 
 @account_app.command("disable")
@@ -576,9 +590,9 @@ def config_list() -> None:
             accuracy = (row.evaluation or {}).get("accuracy")
             table.add_row(
                 str(row.number), "*" if row.id == current.id else "", row.author, row.note,
-                f"{row.created_at:%Y-%m-%d %H:%M}", f"{accuracy:.1%}" if accuracy is not None else "-",
+                _when(row.created_at, settings.timezone), f"{accuracy:.1%}" if accuracy is not None else "-",
             )
-    out.print(table)
+    _print_listing(table)
 
 
 @config_app.command("rollback")
