@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -76,6 +78,36 @@ def test_token_create_refuses_an_unknown_role(env: Path) -> None:
     result = runner.invoke(app, ["token", "create", "--user", "x", "--role", "owner"])
     assert result.exit_code == 2
     assert "role must be one of staff, admin" in result.output
+
+
+def test_listings_show_times_on_the_brands_clock_and_name_it(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.db.accounts import save_account
+    from bot.db.tokens import create_token, revoke_token
+    from bot.wiring import open_database
+
+    monkeypatch.setenv("DRAFTBOT_TIMEZONE", "Asia/Shanghai")
+    made = datetime(2026, 12, 4, 10, 2, tzinfo=timezone.utc)  # 18:02 in Beijing
+    engine, sessions = open_database(get_settings())
+    try:
+        with sessions() as session:
+            token_id, _ = create_token(session, user_id="zhangsan", role="staff", now=made)
+            revoke_token(session, token_id, now=datetime(2026, 12, 4, 16, 30, tzinfo=timezone.utc))  # the 5th, 00:30 in Beijing
+            save_account(session, user_id="lin", role="admin", password="correct horse", now=made)
+            session.commit()
+    finally:
+        engine.dispose()
+
+    tokens = runner.invoke(app, ["token", "list"])
+    assert tokens.exit_code == 0, tokens.output
+    assert "2026-12-04 18:02（北京时间）" in tokens.output and "2026-12-05 00:30（北京时间）" in tokens.output
+    assert "10:02" not in tokens.output and "16:30" not in tokens.output  # never UTC
+    accounts = runner.invoke(app, ["account", "list"])
+    assert accounts.exit_code == 0 and "2026-12-04 18:02（北京时间）" in accounts.output
+    versions = runner.invoke(app, ["config", "list"])
+    assert versions.exit_code == 0 and re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}（北京时间）", versions.output), versions.output
+
+    monkeypatch.setenv("DRAFTBOT_TIMEZONE", "America/New_York")  # a zone without a common name: its offset then
+    assert "2026-12-04 05:02（UTC-5）" in runner.invoke(app, ["token", "list"]).output
 
 
 def test_check_passes_on_the_shipped_data(env: Path) -> None:
