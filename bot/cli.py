@@ -504,6 +504,15 @@ def _refused(exc: Exception) -> None:
     _fail(exc)
 
 
+@contextmanager
+def _disposing(engine) -> Iterator[None]:  # noqa: ANN001
+    """Close the database connections when the command ends (a test runs many commands in one process)."""
+    try:
+        yield
+    finally:
+        engine.dispose()
+
+
 def _is_obligation(exc: Exception) -> bool:
     from bot.obligations import ObligationRefused
 
@@ -548,8 +557,8 @@ def config_import(
     if not note.strip():
         _fail(DraftbotError('--note is required: 请用 --note 写一句发布说明（改了什么、为什么改），例如 --note "新增开发票的说法"'))
     settings = _settings()
-    _, sessions = _database()
-    with sessions() as session:
+    engine, sessions = _database()
+    with _disposing(engine), sessions() as session:
         try:
             current = ensure_initial(session, settings, system_clock())
             files = ConfigFiles.from_directory(directory)
@@ -605,8 +614,8 @@ def config_rollback(
     from bot.wiring import system_clock
 
     settings = _settings()
-    _, sessions = _database()
-    with sessions() as session:
+    engine, sessions = _database()
+    with _disposing(engine), sessions() as session:
         try:
             ensure_initial(session, settings, system_clock())
             rollback(session, number, _author(author), system_clock(), settings=settings)
