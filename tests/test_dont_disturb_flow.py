@@ -37,7 +37,7 @@ def test_an_unsolicited_promotion_approved_at_night_waits_for_the_morning(databa
         run_jobs(client)
         held = client.get(f"/api/drafts/{draft['id']}", headers=admin).json()
         assert held["status"] == "approved"
-        assert any(flag["code"] == "held" and "09:00" in flag["reason"] for flag in held["flags"])
+        assert any(flag["code"] == "held" and "09:00（北京时间）" in flag["reason"] for flag in held["flags"])
         clock.advance(hours=10, minutes=1)  # 09:01 in Shanghai
         run_jobs(client)
         assert client.get(f"/api/drafts/{draft['id']}", headers=admin).json()["status"] == "sent"

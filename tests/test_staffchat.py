@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -481,3 +482,16 @@ def test_the_card_and_the_full_text_carry_the_drafts_warnings(chat: TestClient, 
     run_jobs(chat)
     reply = fake.calls("message/send")[-1]["body"]["text"]["content"]
     assert "提醒：营销内容（意图 promotion_inquiry 属于营销）" in reply
+
+
+def test_a_promotion_held_for_the_night_says_until_when_in_beijing_time(database_url: str, fake: FakeWeCom) -> None:
+    clock = FakeClock(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc))  # 23:00 in Beijing, inside the quiet hours
+    client = start(database_url, fake, clock)
+    try:
+        made = customer_writes(client, fake, "你好")
+        say(client, ASSIGNEE, f"改 #{made.id} 本周有满减优惠券，欢迎来店")
+        assert draft(client, made.id).status == "approved"  # approved, and held by the quiet hours
+        say(client, ASSIGNEE, f"全文 #{made.id}")
+        assert "提醒：等免打扰时段结束（免打扰时段：营销消息要等到 09:00（北京时间）以后再发）" in texts_to(fake, ASSIGNEE)[-1]
+    finally:
+        client.__exit__(None, None, None)
