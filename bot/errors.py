@@ -1,14 +1,32 @@
-"""The one root error of draftbot and the short tree under it.
+"""The one root error of draftbot and the tree under it; every error draftbot raises on purpose is in it.
 
     DraftbotError
-    ├── SettingsError        a DRAFTBOT_* variable is missing or wrong
-    ├── DataFileError        an intents/ or persona_styles/ file is wrong (carries path and item)
-    ├── RenderError          a template failed to render a draft
-    ├── TransitionError      a draft cannot move to the requested state
-    │   ├── NotAllowed       the user may not decide this draft
-    │   └── EmptyText        an edited reply has no text
-    ├── WeComError           the WeCom API answered with an error or could not be reached
-    └── RetryLater           a job should run again later (a held promotion, a send worth retrying)
+    ├── SettingsError          a DRAFTBOT_* variable is missing or wrong
+    ├── DataFileError          an intents/ or persona_styles/ file is wrong (carries path and item)
+    │   └── PersonaLinkError       personas that do not fit together (bot.persona.styles)
+    ├── RenderError            a template failed to render a draft
+    │   └── BoundsExceeded         a template went past its time or memory bounds (bot.persona.bounds)
+    ├── TransitionError        a draft cannot move to the requested state
+    │   ├── NotAllowed             the user may not decide this draft
+    │   └── EmptyText              an edited reply has no text
+    ├── WeComError             the WeCom API answered with an error or could not be reached
+    ├── RetryLater             a job should run again later (a held promotion, a send worth retrying)
+    ├── Refused                an input refused with a reason for the person who gave it (also a ValueError)
+    │   ├── CallbackRefused        a WeCom callback request: HTTP status and reason (bot.wecom.callback)
+    │   ├── Unstorable             one callback's data cannot be stored (bot.services.callbacks)
+    │   ├── UnstorableMessage      a customer message cannot be stored (bot.services.storable)
+    │   ├── ConfigRefused          a configuration version may not be published (bot.config_store)
+    │   │   └── ObligationRefused      it would stop recognising opt-outs, complaints or hand-offs
+    │   ├── EditRefused            a console edit of an intent file (bot.console.intent_files)
+    │   └── FieldErrors            a console form's fields (bot.console.persona_fields)
+    ├── SandboxFailed          the template preview's child process gave no answer (bot.console.template_sandbox)
+    └── ConsoleAccess          the admin console's sign-in flow (bot.api.admin.common)
+        ├── SignInRequired         no session: go to the sign-in page
+        ├── NotAdmin               a signed-in account without the admin role
+        └── CsrfFailed             a write without the session's CSRF token
+
+The web layer also raises BodyTimedOut (bot.api.body_timeout), a DraftbotError that is Starlette's
+HTTPException too, so the framework answers it 408.
 """
 
 from __future__ import annotations
@@ -71,3 +89,11 @@ class RetryLater(DraftbotError):
     def __init__(self, delay: float, reason: str) -> None:
         self.delay = delay
         super().__init__(reason)
+
+
+class Refused(DraftbotError, ValueError):
+    """An input refused with a reason for the person who gave it (the message says why)."""
+
+
+class ConsoleAccess(DraftbotError):
+    """The admin console's sign-in flow: the app answers with a page or a redirect."""

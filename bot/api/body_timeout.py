@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.errors import DraftbotError
+
 REASON = "请求体在 {seconds:g} 秒内没有传完，连接已关闭；请重新发送"
 
 
@@ -28,7 +30,7 @@ def _has_body(scope: Scope) -> bool:
     return False
 
 
-class BodyTimedOut(HTTPException):
+class BodyTimedOut(DraftbotError, HTTPException):
     """The request body did not arrive in time (raised from `receive`, answered 408 with Connection: close)."""
 
     def __init__(self, seconds: float) -> None:

@@ -21,7 +21,7 @@ import yaml
 
 from bot.config_store import PERSONAS, ConfigFiles
 from bot.console.config_paths import own_templates, persona_names, persona_styles, persona_yml
-from bot.errors import DataFileError
+from bot.errors import DataFileError, Refused
 from bot.persona.styles import ARCHETYPES, DEFAULT, Persona, PersonaLinkError, load_persona, load_personas
 
 ARCHETYPE_LABELS = {"knowledge_expert": "知识专家", "enthusiast": "种草达人", "advisor": "专属顾问", "deals_officer": "福利官 / 购物参谋"}
@@ -103,7 +103,7 @@ def chain(files: ConfigFiles, name: str) -> list[str]:
 # ----- the form --------------------------------------------------------------------------------------
 
 
-class FieldErrors(Exception):
+class FieldErrors(Refused):
     """The form's problems: field name (or '' for the whole form) -> a Chinese message."""
 
     def __init__(self, errors: dict[str, str]) -> None:

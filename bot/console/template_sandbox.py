@@ -28,7 +28,7 @@ from typing import Any
 from jinja2 import TemplateSyntaxError
 from jinja2.exceptions import SecurityError, UndefinedError
 
-from bot.errors import DataFileError
+from bot.errors import DataFileError, DraftbotError
 from bot.nlu.intents import FALLBACK, Intent
 from bot.persona.bounds import BoundsExceeded
 from bot.persona.lint import SAMPLE_CONTEXTS, Problem, lint, lint_intents
@@ -45,7 +45,7 @@ CPU_SECONDS = 15
 # ----- parent side ---------------------------------------------------------------------------------
 
 
-class SandboxFailed(Exception):
+class SandboxFailed(DraftbotError):
     """The child did not answer: killed for time or memory, or crashed. The message is for admins."""
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Account, ConsoleSession, LoginFailure
 from bot.drafts.lifecycle import ROLES
+from bot.errors import Refused
 
 MIN_PASSWORD = 8
 SESSION_LIFETIME = timedelta(hours=12)
@@ -68,11 +69,11 @@ def save_account(session: Session, *, user_id: str, role: str, password: str, no
     and lifts a sign-in wait."""
     user_id = user_id.strip()
     if not user_id:
-        raise ValueError("user id is empty")
+        raise Refused("user id is empty")
     if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        raise Refused(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     if len(password) < MIN_PASSWORD:
-        raise ValueError(f"the password needs at least {MIN_PASSWORD} characters")
+        raise Refused(f"the password needs at least {MIN_PASSWORD} characters")
     account = session.get(Account, user_id)
     created = account is None
     if created:

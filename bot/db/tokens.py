@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import ApiToken
 from bot.drafts.lifecycle import ROLES
+from bot.errors import Refused
 
 PREFIX = "dbt_"
 INTAKE = "intake"  # a trusted pipeline that posts customer messages (POST /api/messages) and nothing else
@@ -33,9 +34,9 @@ def _hash(token: str) -> str:
 def create_token(session: Session, *, user_id: str, role: str, now: datetime) -> tuple[int, str]:
     """Store a new token for the user; return (id, the token in clear: shown only now)."""
     if role not in TOKEN_ROLES:
-        raise ValueError(f"role must be one of {', '.join(TOKEN_ROLES)}, got {role!r}")
+        raise Refused(f"role must be one of {', '.join(TOKEN_ROLES)}, got {role!r}")
     if not user_id.strip():
-        raise ValueError("user id is empty")
+        raise Refused("user id is empty")
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user_id.strip(), role=role, token_hash=_hash(token), created_at=now)
     session.add(row)

@@ -29,6 +29,7 @@ from sqlalchemy import Column, Dialect, Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
 from bot.db.models import Job
+from bot.errors import Refused
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256  # callbacks per transaction
@@ -39,7 +40,7 @@ ITEM_SQLSTATES = ("22", "23", "P0")  # PostgreSQL: data exception, integrity vio
 Waiting = tuple[str, object, asyncio.AbstractEventLoop, asyncio.Future]  # key, payload as the database takes it
 
 
-class Unstorable(ValueError):
+class Unstorable(Refused):
     """This callback's own data cannot be stored (the others of its batch are): refuse it."""
 
 

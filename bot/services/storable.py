@@ -18,13 +18,14 @@ import re
 
 from bot.db.models import Message
 from bot.drafts.pipeline import Inbound
+from bot.errors import Refused
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 _REQUIRED = ("msg_id", "customer_id")  # a message without them cannot be told apart or answered
 
 
-class UnstorableMessage(ValueError):
+class UnstorableMessage(Refused):
     """A customer message that cannot be stored even with its text made storable; the message says why."""
 
 

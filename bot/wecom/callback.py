@@ -10,6 +10,8 @@ import xmltodict
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 
+from bot.errors import Refused
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 32  # nesting of a decrypted message; WeCom's deepest (template_card_event SelectedItems) is about 5
 _DTD = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -18,7 +20,7 @@ _DECLARED_ENCODING = re.compile(r"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*
 _UTF8 = {"utf-8", "utf8"}
 
 
-class CallbackRefused(Exception):
+class CallbackRefused(Refused):
     """A callback request that must be refused: HTTP `status` with a one-line `reason`."""
 
     def __init__(self, status: int, reason: str) -> None:

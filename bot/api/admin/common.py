@@ -9,40 +9,38 @@ or the `X-CSRF-Token` header (the small fetch helpers in admin.js send the heade
 from __future__ import annotations
 
 import hmac
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from bot.api.deps import RuntimeDep, SessionDep
 from bot.console import workspace
 from bot.db.accounts import ConsoleUser, session_user
+from bot.errors import ConsoleAccess
+from bot.web import templates
 
-WEB = Path(__file__).resolve().parent.parent.parent / "web"
-templates = Jinja2Templates(directory=str(WEB / "templates"))
 COOKIE = "draftbot_admin"
 COOKIE_PATH = "/admin"
 
 
-class SignInRequired(Exception):
+class SignInRequired(ConsoleAccess):
     """Raised by the page dependency; the app answers with a redirect to the sign-in page."""
 
     def __init__(self, next_path: str) -> None:
         self.next_path = next_path
 
 
-class NotAdmin(Exception):
+class NotAdmin(ConsoleAccess):
     """A signed-in account without the admin role; the app answers 403 with a page that says so."""
 
     def __init__(self, user: ConsoleUser) -> None:
         self.user = user
 
 
-class CsrfFailed(Exception):
+class CsrfFailed(ConsoleAccess):
     """A write without the session's CSRF token; the app answers 403."""
 
 
