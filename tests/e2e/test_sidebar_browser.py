@@ -199,11 +199,11 @@ def new_customer() -> str:
     return f"wmE2E{int(time.time())}c{next(_customers)}"
 
 
-def customer_writes(server: ServerProcess, headers: dict[str, str], admin: dict[str, str], customer: str, text: str) -> dict:
-    """A message of the staff member's own chat, as the chat archive would feed it; returns its draft."""
+def customer_writes(server: ServerProcess, admin: dict[str, str], customer: str, text: str) -> dict:
+    """A message of the staff member's own chat, as a trusted archive pipeline would feed it; returns its draft."""
     body = {"channel": "archive", "customer_id": customer, "text": text, "msg_id": f"{customer}-{time.time_ns()}",
-            "staff_id": STAFF, "customer_name": "王女士"}
-    response = httpx.post(f"{server.url}/api/messages", json=body, headers=headers, timeout=5)
+            "staff_id": STAFF, "customer_name": "王女士", "verified_customer": True}
+    response = httpx.post(f"{server.url}/api/messages", json=body, headers=admin, timeout=5)
     assert response.status_code == 202, response.text
     return wait_for(lambda: next(iter(httpx.get(f"{server.url}/api/drafts", params={"customer_id": customer}, headers=admin, timeout=5).json()), None))
 
@@ -230,7 +230,7 @@ def test_staff_edit_a_draft_and_insert_it_into_the_chat(sidebar: Sidebar, server
     from playwright.sync_api import expect
 
     customer = new_customer()
-    made = customer_writes(server, staff, admin, customer, "我的快递到哪了")
+    made = customer_writes(server, admin, customer, "我的快递到哪了")
     page = sidebar.open(customer=customer)
 
     card = page.get_by_test_id("draft-card")
@@ -268,7 +268,7 @@ def test_staff_edit_a_draft_and_insert_it_into_the_chat(sidebar: Sidebar, server
     page.screenshot(path=str(SCREENSHOTS / "sidebar-phone-sent.png"))
 
     # The customer writes again: after a refresh (the page also polls every few seconds) the new draft is on top.
-    customer_writes(server, staff, admin, customer, "能开发票吗")
+    customer_writes(server, admin, customer, "能开发票吗")
     page.get_by_test_id("refresh").click()
     expect(card.first.get_by_test_id("draft-message")).to_have_text("能开发票吗")
     expect(card).to_have_count(2)
@@ -302,16 +302,16 @@ def backdate(env: dict[str, str], draft_id: int, moment: datetime) -> None:
 def test_times_are_the_brands_beijing_time_and_say_so_whatever_the_browsers_zone(sidebar: Sidebar, server: ServerProcess, env, admin) -> None:  # noqa: ANN001
     from playwright.sync_api import expect
 
-    today = customer_writes(server, admin, admin, customer := new_customer(), "能开发票吗")
+    today = customer_writes(server, admin, customer := new_customer(), "能开发票吗")
     page = sidebar.open(customer=customer, timezone_id="America/Los_Angeles")
     assert page.evaluate("new Date(Date.UTC(2025, 5, 30, 16, 30)).getHours()") == 9  # the browser really is in Los Angeles
-    beijing = datetime.fromisoformat(today["created_at"].replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Shanghai"))
+    beijing = datetime.fromisoformat(today["created_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
     shown = page.get_by_test_id("draft-card").locator(".card-time")
     expect(shown).to_have_text(f"{beijing:%H:%M}（北京时间）")
     expect(shown).to_have_attribute("title", f"{beijing.year}年{beijing.month}月{beijing.day}日 {beijing:%H:%M}（北京时间）")
 
     # 2025-06-30 09:30 in Los Angeles, where the browser is; 2025-07-01 00:30 in Beijing, the brand's zone.
-    older = customer_writes(server, admin, admin, customer := new_customer(), "我的快递到哪了")
+    older = customer_writes(server, admin, customer := new_customer(), "我的快递到哪了")
     backdate(env, older["id"], datetime(2025, 6, 30, 16, 30, tzinfo=timezone.utc))
     page = sidebar.open(customer=customer, timezone_id="America/Los_Angeles")
     expect(page.get_by_test_id("draft-card").locator(".card-time")).to_have_text("2025年7月1日 00:30（北京时间）")
@@ -322,7 +322,7 @@ def test_policy_checks_are_shown_and_stop_the_insert_before_the_chat(sidebar: Si
     from playwright.sync_api import expect
 
     customer = new_customer()
-    made = customer_writes(server, staff, admin, customer, "我的快递到哪了")
+    made = customer_writes(server, admin, customer, "我的快递到哪了")
     make_unsolicited_promotion(env, made["id"])
     opted = httpx.post(f"{server.url}/api/customers/archive/{customer}/opt-out", json={"reason": "别再发了"}, headers=staff, timeout=5)
     assert opted.status_code == 201
@@ -356,7 +356,7 @@ def test_a_refused_text_never_reaches_the_chat_and_a_failed_record_says_so(sideb
     from playwright.sync_api import expect
 
     customer = new_customer()
-    made = customer_writes(server, staff, admin, customer, "我的快递到哪了")
+    made = customer_writes(server, admin, customer, "我的快递到哪了")
     sidebar.allowed_failures += [(409, "/check"), (503, "/sent")]
     page = sidebar.open(customer=customer)
     card = page.get_by_test_id("draft-card")
@@ -433,7 +433,7 @@ def test_an_insert_whose_record_needs_a_new_sign_in_is_recorded_when_the_sidebar
     from playwright.sync_api import expect
 
     customer = new_customer()
-    made = customer_writes(server, staff, admin, customer, "我的快递到哪了")
+    made = customer_writes(server, admin, customer, "我的快递到哪了")
     sidebar.allowed_failures.append((401, "/sent"))
     page = sidebar.open(customer=customer)
     card = page.get_by_test_id("draft-card")
