@@ -270,7 +270,7 @@ def evaluate(
     folds: Annotated[int, typer.Option(help="folds of the cross-validation", min=2)] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     predictions: Annotated[Optional[Path], typer.Option(help="write each test item with its prediction (JSONL)")] = None,
-    report: Annotated[Optional[Path], typer.Option(help="write an HTML report with pictures into this folder")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="write an HTML report with charts (index.html) and report.json into this folder")] = None,
     config_version: ConfigVersion = None,
 ) -> None:
     """Measure the classifier: cross-validation on the shipped intents, or --train/--test files."""
@@ -294,6 +294,7 @@ def evaluate(
             test_set = load_jsonl(test) if test is not None else None
         except DraftbotError as exc:
             _fail(exc)
+        names = _display_names(settings.intents_dir) if report else {}
     with _progress(quiet=False) as progress:
         if test_set is None:
             task = progress.add_task(f"{folds}-fold cross-validation on {source}", total=folds)
@@ -314,12 +315,26 @@ def evaluate(
     if report:
         from bot.reports import write_report
 
-        page = write_report(result, report)
+        try:
+            page = write_report(result, report, names)
+        except OSError as exc:
+            _fail(DraftbotError(f"--report {report}: 无法在这里写报告（{exc.strerror or exc}）"))
         err.print(f"report: {page}", highlight=False)
     if as_json:
         print(json.dumps(result.summary(), ensure_ascii=False))
         return
     _print_report(result)
+
+
+def _display_names(intents_dir: Path) -> dict[str, str]:
+    """Intent id -> Chinese display name from the configured intents, for the report (none when they do not load)."""
+    from bot.nlu.intents import FALLBACK, FALLBACK_NAME, load_intents
+
+    try:
+        intents = load_intents(intents_dir)
+    except DraftbotError:
+        return {}
+    return {FALLBACK: FALLBACK_NAME} | {i.intent: i.display_name for i in intents if i.display_name}
 
 
 def _progress(*, quiet: bool):  # noqa: ANN202

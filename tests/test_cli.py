@@ -199,10 +199,33 @@ def test_eval_train_and_test_files_as_json_with_predictions_and_report(env: Path
     predicted = [json.loads(line) for line in (env / "pred.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [p["predicted"] for p in predicted] == ["order", "promo", "complaint"]
     page = (env / "report" / "index.html").read_text(encoding="utf-8")
-    assert page.count("<img") == 2
-    assert "横轴是置信度阈值" in page and 'alt="混淆矩阵' in page and "<title>draftbot 分类评估报告" in page
+    assert "<img" not in page and page.count("<svg") == 2  # both charts inline: one self-contained file
+    assert 'aria-label="混淆矩阵"' in page and 'data-testid="coverage-chart"' in page
+    assert "横轴是置信度阈值" in page and "<title>draftbot 分类评估报告" in page
     assert not any(word in page for word in ("accuracy", "confusion matrix", "coverage versus", "draftbot eval:"))
-    assert (env / "report" / "confusion.png").read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in (env / "report").iterdir()) == ["index.html", "report.json"]
+    assert json.loads((env / "report" / "report.json").read_text(encoding="utf-8"))["accuracy"] == 1.0
+
+
+def test_eval_report_of_the_configured_intents_names_them_in_chinese_in_its_charts(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import xml.etree.ElementTree as ET
+
+    monkeypatch.setenv("DRAFTBOT_INTENTS_DIR", str(DATA / "intents"))
+    result = runner.invoke(app, ["eval", "--folds", "3", "--report", str(env / "out")])
+    assert result.exit_code == 0, result.output
+    page = (env / "out" / "index.html").read_text(encoding="utf-8")
+    matrix = re.search(r'<svg[^>]*data-testid="confusion-chart".*?</svg>', page, re.S).group(0)
+    rows = [t.text for t in ET.fromstring(matrix).iter("{http://www.w3.org/2000/svg}text") if t.get("class") == "cm-row"]
+    assert {"投诉", "问候", "订单进度", "优惠活动"} <= set(rows)
+    assert "订单进度 <code>order_status</code>" in page  # the tables too: the name, the id in small text
+
+
+def test_eval_report_into_a_file_names_it_and_writes_nothing(env: Path) -> None:
+    (env / "taken").write_text("not a folder", encoding="utf-8")
+    result = runner.invoke(app, ["eval", "--train", str(small_set(env / "train.jsonl")), "--folds", "3", "--report", str(env / "taken")])
+    assert result.exit_code == 2
+    assert f"--report {env / 'taken'}: 无法在这里写报告" in " ".join(result.output.split())
+    assert "Traceback" not in result.output and (env / "taken").read_text(encoding="utf-8") == "not a folder"
 
 
 def test_eval_cross_validates_a_train_file_and_prints_per_intent_scores(env: Path) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -21,9 +19,9 @@ from bot.services.decisions import Decider
 from bot.drafts.pipeline import Inbound
 from bot.services.storable import storable_text
 from bot.timefmt import zone_label
+from bot.web import templates
 
 router = APIRouter(tags=["demo"])
-templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "web" / "templates"))
 DEMO_STAFF = "demo-staff"
 DEMO_DECIDER = Decider(user=DEMO_STAFF, role="staff", surface="demo")
 

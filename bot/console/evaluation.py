@@ -3,8 +3,8 @@
 An evaluation is 5-fold cross-validation of the draft's intents (config_store.evaluate): each
 example is predicted by a model that never saw it, so the figures say how the classifier does on
 messages it has not met. Only numbers are stored (workspace.remember_evaluation, and with every
-published version); the two pictures are drawn from them on request, so nothing goes stale and
-no image files pile up.
+published version); the two charts are drawn from them as inline SVG with each page, so nothing
+goes stale and no image files pile up.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from bot.console import workspace
 from bot.console.intent_files import read_intents
 from bot.db.models import ConfigVersion
 from bot.nlu.intents import FALLBACK, FALLBACK_NAME
-from bot.reports import confusion_picture, coverage_picture
 
 CHANGE_BY = 0.01  # a per-intent F1 change smaller than one point is noise, not better or worse
 ORDER = ("worse", "new", "removed", "better", "same")  # what the admin should look at first
@@ -123,11 +122,3 @@ def difference(figures: dict, active: dict, active_version: int) -> Difference:
 def intent_names(files: ConfigFiles) -> dict[str, str]:
     """Intent id -> Chinese display name, for the intents of `files` that have one (fallback too)."""
     return {FALLBACK: FALLBACK_NAME} | {d.intent: d.display_name for d in read_intents(files).docs.values() if d.display_name}
-
-
-def confusion_png(figures: dict) -> bytes:
-    return confusion_picture(figures["labels"], figures["confusion"])
-
-
-def coverage_png(figures: dict) -> bytes:
-    return coverage_picture(figures["curve"], figures["threshold"], figures["target_precision"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import xml.etree.ElementTree as ET
 
 import yaml
 from fastapi.testclient import TestClient
@@ -14,7 +15,7 @@ from bot.console import workspace
 from tests.conftest import runtime
 from tests.console.conftest import Admin
 
-PNG = b"\x89PNG\r\n\x1a\n"
+SVG = "{http://www.w3.org/2000/svg}"
 INVOICE = {"intent": "invoice", "description": "客户要开发票", "marketing": False,
            "examples": ["开发票", "发票", "要发票", "发票呢", "电子发票", "开个发票", "报销", "收据"]}
 
@@ -45,7 +46,7 @@ def mix_order_status_and_complaint(files: dict) -> dict:
 def test_evaluating_the_draft_stores_its_figures_and_shows_them(admin: Admin) -> None:
     before = admin.client.get("/admin/evaluate")
     assert before.status_code == 200 and 'data-testid="no-evaluation"' in before.text
-    assert admin.client.get("/admin/evaluate/confusion.png").status_code == 404
+    assert "<svg" not in before.text  # no charts before an evaluation
 
     evaluated = admin.post("/admin/evaluate")
     assert evaluated.status_code == 303 and evaluated.headers["location"] == "/admin/evaluate?ok=evaluated"
@@ -66,12 +67,21 @@ def test_evaluating_the_draft_stores_its_figures_and_shows_them(admin: Admin) ->
     assert f'{figures["accuracy"] * 100:.1f}%' in page.text
     assert "准确率：评估时答对的比例" in page.text and "阈值" in page.text and "覆盖率" in page.text
     assert f'用时 <span data-testid="seconds">{figures["seconds"]}</span> 秒' in page.text
-    for name in ("confusion", "coverage"):
-        assert f"/admin/evaluate/{name}.png" in page.text
-        picture = admin.client.get(f"/admin/evaluate/{name}.png")
-        assert picture.status_code == 200 and picture.headers["content-type"] == "image/png"
-        assert picture.content.startswith(PNG) and len(picture.content) > 5000
-    assert admin.client.get("/admin/evaluate/other.png").status_code == 404
+    assert "<img" not in page.text and page.text.count("<svg") == 2  # both charts inline: no picture requests
+    matrix = ET.fromstring(chart(page.text, "confusion-chart"))
+    assert matrix.get("aria-label") == "混淆矩阵"
+    assert len([g for g in matrix.iter(f"{SVG}g") if g.get("class") == "cm-cell"]) == len(figures["labels"]) ** 2
+    rows = [t.text for t in matrix.iter(f"{SVG}text") if t.get("class") == "cm-row"]
+    assert {"问候", "投诉", "订单进度", "优惠活动"} <= set(rows)  # the intents' Chinese names
+    curve = ET.fromstring(chart(page.text, "coverage-chart"))
+    assert len([g for g in curve.iter(f"{SVG}g") if g.get("class") == "cv-point"]) == len(figures["curve"])
+    assert f'阈值 {figures["threshold"]:.2f}' in "".join(curve.itertext())
+    assert admin.client.get("/admin/evaluate/confusion.png").status_code == 404  # the old picture routes are gone
+
+
+def chart(html: str, testid: str) -> str:
+    """One inline SVG chart of the page, by its data-testid."""
+    return re.search(rf'<svg[^>]*data-testid="{testid}".*?</svg>', html, re.S).group(0)
 
 
 def diff_rows(admin: Admin) -> dict[str, str]:
@@ -110,4 +120,4 @@ def test_a_draft_whose_intents_do_not_load_shows_the_file_and_is_not_evaluated(a
 def test_evaluating_needs_the_csrf_token_and_an_admin(admin: Admin) -> None:
     assert admin.client.post("/admin/evaluate", follow_redirects=False).status_code == 403
     admin.client.post("/admin/logout")
-    assert admin.client.get("/admin/evaluate/coverage.png", follow_redirects=False).status_code == 303
+    assert admin.client.get("/admin/evaluate", follow_redirects=False).status_code == 303

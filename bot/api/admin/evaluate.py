@@ -1,7 +1,7 @@
-"""Train and evaluate: one click cross-validates the draft; the page shows its figures, two pictures and
+"""Train and evaluate: one click cross-validates the draft; the page shows its figures, two charts and
 how it differs from the active version.
 
-The pictures are PNG routes drawn on request from the figures stored with the draft (numbers, not
+The charts are inline SVG drawn with the page from the figures stored with the draft (numbers, not
 images), so they always match the table next to them.
 """
 
@@ -17,6 +17,7 @@ from bot.api.admin.common import COOKIE_PATH, AdminDep, AdminWriterDep, page
 from bot.api.deps import RuntimeDep, SessionDep
 from bot.config_store import ConfigRefused
 from bot.console import evaluation, workspace
+from bot.console.evaluation_charts import evaluation_charts
 from bot.console.publishing import local_time
 from bot.db.accounts import ConsoleUser
 from bot.wiring import Runtime
@@ -25,7 +26,6 @@ router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
 
 PAGE = f"{COOKIE_PATH}/evaluate"
 NOTICES = {"evaluated": "评估完成。"}
-PICTURES = {"confusion": evaluation.confusion_png, "coverage": evaluation.coverage_png}
 
 
 def _page(request: Request, runtime: Runtime, session: Session, user: ConsoleUser, *, notice: str = "",
@@ -37,10 +37,11 @@ def _page(request: Request, runtime: Runtime, session: Session, user: ConsoleUse
     evaluated_at = None
     if figures and figures.get("evaluated_at"):
         evaluated_at = local_time(datetime.fromisoformat(figures["evaluated_at"]), runtime.settings.timezone)
+    names = evaluation.intent_names(draft.files)
     return page(request, runtime, session, user, "evaluate.html", status_code=status_code, figures=figures, diff=diff,
                 active=active, evaluated_at=evaluated_at, notice=notice, problems=problems or [],
-                fixed_threshold=runtime.settings.fallback_threshold, picture_key=draft.files.digest[:12],
-                names=evaluation.intent_names(draft.files))
+                fixed_threshold=runtime.settings.fallback_threshold, names=names,
+                charts=evaluation_charts(figures, names) if figures else None)
 
 
 @router.get("/evaluate", response_class=HTMLResponse)
@@ -58,14 +59,3 @@ def evaluate_draft(request: Request, runtime: RuntimeDep, session: SessionDep, u
         session.rollback()
         return _page(request, runtime, session, user, problems=exc.problems, status_code=422)
     return RedirectResponse(f"{PAGE}?ok=evaluated", status_code=303)
-
-
-@router.get("/evaluate/{name}.png", response_model=None)
-def picture(name: str, runtime: RuntimeDep, session: SessionDep, user: AdminDep) -> Response:
-    """The confusion matrix or the coverage curve of the draft's last evaluation (404 before one exists)."""
-    draw = PICTURES.get(name)
-    figures = evaluation.draft_figures(workspace.load(session, runtime.clock()))
-    session.commit()
-    if draw is None or figures is None:
-        return Response("没有这张图：请先在“训练评估”页评估草稿。", status_code=404, media_type="text/plain; charset=utf-8")
-    return Response(draw(figures), media_type="image/png", headers={"Cache-Control": "private, no-cache"})

@@ -12,12 +12,10 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from bot.api.deps import RuntimeDep
 from bot.api.sidebar.auth import (
@@ -35,11 +33,10 @@ from bot.api.sidebar.auth import (
 )
 from bot.errors import WeComError
 from bot.timefmt import zone_label
+from bot.web import STATIC, templates
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["sidebar"])
-WEB = Path(__file__).resolve().parents[2] / "web"
-templates = Jinja2Templates(directory=str(WEB / "templates"))
 
 OAUTH_AUTHORIZE = "https://open.weixin.qq.com/connect/oauth2/authorize"
 SDK_SCRIPTS = (
@@ -75,7 +72,7 @@ def _assets(request: Request) -> dict[str, str]:
     urls = {}
     for name in ASSETS:
         try:
-            version = int((WEB / "static" / name).stat().st_mtime)
+            version = int((STATIC / name).stat().st_mtime)
         except OSError:
             version = 0
         urls[name] = f"{root}/sidebar/assets/{name}?v={version}"
@@ -164,6 +161,6 @@ def sidebar_asset(name: str) -> FileResponse:
     """The page's script and style (served here so the sidebar works without the demo's /static mount)."""
     if name not in ASSETS:
         raise HTTPException(404, f"no asset {name!r}")
-    return FileResponse(WEB / "static" / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
+    return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
 
 
