@@ -40,10 +40,10 @@ def _fit(text: str, width: float = LABEL_WIDTH) -> str:
     return text + "…"
 
 
-def _open(width: float, height: float, title: str, desc: str, testid: str) -> str:
+def _open(width: float, height: float, title: str, desc: str, testid: str, font: int = FONT) -> str:
     return (f'<svg xmlns="{SVG_NS}" class="eval-chart" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
             f'height="{height:.0f}" role="img" aria-label="{escape(title)}" data-testid="{testid}" '
-            f'font-family="system-ui, -apple-system, \'PingFang SC\', \'Microsoft YaHei\', sans-serif" font-size="{FONT}">'
+            f'font-family="system-ui, -apple-system, \'PingFang SC\', \'Microsoft YaHei\', sans-serif" font-size="{font}">'
             f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>")
 
 
@@ -116,9 +116,10 @@ def _colour_key(x: float, y: float) -> str:
     return "".join(parts)
 
 
-# the coverage chart's plot area inside its viewBox
-WIDTH, HEIGHT = 720, 330
-LEFT, RIGHT, TOP, BOTTOM = 52, 20, 20, 86
+# the coverage chart: its viewBox (about the width of half the console, so its words stay readable) and plot area
+WIDTH, HEIGHT = 560, 350
+LEFT, RIGHT, TOP, BOTTOM = 52, 20, 20, 110
+CURVE_FONT = 14
 
 
 def _x(value: float) -> float:
@@ -133,7 +134,8 @@ def coverage_svg(curve: Sequence[Mapping[str, float]], threshold: float, target_
     """Coverage and accuracy on accepted messages against the threshold; the chosen threshold dashed, the target dotted."""
     desc = (f"横轴是置信度阈值。蓝线：覆盖率（不转人工的比例）；橙线：被接受消息的准确率；"
             f"灰色虚线：选定的阈值 {threshold:.2f}；红色点线：目标准确率 {target_precision:.0%}。")
-    parts = [_open(WIDTH, HEIGHT, "覆盖率与准确率随置信度阈值的变化", desc, "coverage-chart"), f'<g class="cv-grid" fill="{MUTED}">']
+    parts = [_open(WIDTH, HEIGHT, "覆盖率与准确率随置信度阈值的变化", desc, "coverage-chart", CURVE_FONT),
+             f'<g class="cv-grid" fill="{MUTED}">']
     for step in range(5):
         y = _y(step / 4)
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
@@ -141,19 +143,19 @@ def coverage_svg(curve: Sequence[Mapping[str, float]], threshold: float, target_
     for step in range(6):
         x = _x(step / 5)
         parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">{step / 5:.1f}</text>')
-    parts.append(f'<text x="{(LEFT + WIDTH - RIGHT) / 2:.1f}" y="{HEIGHT - BOTTOM + 40}" text-anchor="middle">置信度阈值</text></g>')
+    parts.append(f'<text x="{(LEFT + WIDTH - RIGHT) / 2:.1f}" y="{HEIGHT - BOTTOM + 42}" text-anchor="middle">置信度阈值</text></g>')
     points = sorted(curve, key=lambda p: p["threshold"])
     for key, css, colour in (("coverage", "covered", BLUE), ("accuracy", "correct", ORANGE)):
         if points:
             path = " ".join(f"{'L' if i else 'M'}{_x(p['threshold']):.1f},{_y(p[key]):.1f}" for i, p in enumerate(points))
             parts.append(f'<path class="cv-{css}" d="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
-    parts.append(_marks(threshold, target_precision))
     for p in points:
         tip = f"阈值 {p['threshold']:.2f}：覆盖率 {_pct(p['coverage'])}，被接受消息的准确率 {_pct(p['accuracy'])}"
         x = _x(p["threshold"])
         parts.append(f'<g class="cv-point"><title>{escape(tip)}</title>'
                      f'<circle cx="{x:.1f}" cy="{_y(p["coverage"]):.1f}" r="3.5" fill="{BLUE}"/>'
                      f'<circle cx="{x:.1f}" cy="{_y(p["accuracy"]):.1f}" r="3.5" fill="{ORANGE}"/></g>')
+    parts.append(_marks(threshold, target_precision))  # over the dots, so its labels stay legible
     if not points:
         parts.append(f'<text x="{WIDTH / 2}" y="{_y(0.5):.1f}" text-anchor="middle" fill="{MUTED}">没有数据</text>')
     parts.append(_legend(threshold, target_precision))
@@ -164,7 +166,7 @@ def coverage_svg(curve: Sequence[Mapping[str, float]], threshold: float, target_
 def _marks(threshold: float, target_precision: float) -> str:
     """The chosen threshold (dashed, vertical) and the target precision (dotted, horizontal), each labelled."""
     x, y = _x(threshold), _y(target_precision)
-    anchor = "end" if x > WIDTH - RIGHT - 90 else "start"
+    anchor = "end" if x > WIDTH - RIGHT - 100 else "start"
     shift = -4 if anchor == "end" else 4
     return (f'<g class="cv-marks"><line class="cv-threshold" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" '
             f'stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="6 4"><title>选定的阈值 {threshold:.2f}</title></line>'
@@ -175,17 +177,17 @@ def _marks(threshold: float, target_precision: float) -> str:
 
 
 def _legend(threshold: float, target_precision: float) -> str:
-    """What each line is, in a row under the axis."""
-    y = HEIGHT - 18
+    """What each line is: the two curves on one row, the two marks on the next, under the axis."""
     entries = [(f'stroke="{BLUE}" stroke-width="2"', "覆盖率（不转人工的比例）"),
                (f'stroke="{ORANGE}" stroke-width="2"', "被接受消息的准确率"),
-               (f'stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="6 4"', f"阈值 {threshold:.2f}"),
-               (f'stroke="{RED}" stroke-width="1.5" stroke-dasharray="2 4"', f"目标 {target_precision:.0%}")]
-    parts, x = [f'<g class="cv-legend" fill="{TEXT}">'], float(LEFT)
-    for stroke, text in entries:
-        parts.append(f'<line x1="{x:.1f}" x2="{x + 24:.1f}" y1="{y - 4}" y2="{y - 4}" {stroke}/>'
+               (f'stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="6 4"', f"选定的阈值 {threshold:.2f}"),
+               (f'stroke="{RED}" stroke-width="1.5" stroke-dasharray="2 4"', f"目标准确率 {target_precision:.0%}")]
+    parts = [f'<g class="cv-legend" fill="{TEXT}">']
+    for index, (stroke, text) in enumerate(entries):
+        x = LEFT + (index % 2) * (WIDTH - LEFT - RIGHT) / 2
+        y = HEIGHT - 38 + (index // 2) * 24
+        parts.append(f'<line x1="{x:.1f}" x2="{x + 24:.1f}" y1="{y - 5}" y2="{y - 5}" {stroke}/>'
                      f'<text x="{x + 30:.1f}" y="{y}">{escape(text)}</text>')
-        x += 30 + _text_width(text) + 22
     parts.append("</g>")
     return "".join(parts)
 

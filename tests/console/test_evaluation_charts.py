@@ -82,7 +82,7 @@ def test_the_coverage_chart_has_two_lines_a_dot_pair_per_threshold_and_the_two_m
     assert threshold.get("x1") == threshold.get("x2") and threshold.get("stroke-dasharray") == "6 4"  # vertical, dashed
     assert target.get("y1") == target.get("y2") and target.get("stroke-dasharray") == "2 4"  # horizontal, dotted
     texts = "".join(root.itertext())
-    assert "置信度阈值" in texts and "覆盖率（不转人工的比例）" in texts and "被接受消息的准确率" in texts and "目标 95%" in texts
+    assert "置信度阈值" in texts and "覆盖率（不转人工的比例）" in texts and "被接受消息的准确率" in texts and "目标准确率 95%" in texts
     assert not any(word in texts for word in ("coverage", "accuracy", "threshold"))  # nothing English to read
 
 
