@@ -53,6 +53,33 @@ class DataFileError(DraftbotError):
         super().__init__(f"{where}: {problem}")
 
 
+_TYPE_PROBLEMS = {
+    "bool_type": "must be true or false",
+    "string_type": "must be a text",
+    "list_type": "must be a list",
+    "int_type": "must be a whole number",
+    "dict_type": "must be a mapping",
+}
+
+
+def schema_error(path: Path | str, exc: Exception) -> DataFileError:
+    """A data file's first schema problem (a pydantic ValidationError) as a DataFileError naming the file and item."""
+    first = exc.errors()[0]  # type: ignore[attr-defined]
+    location = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__")
+    message = str(first.get("msg", "")).removeprefix("Value error, ")
+    if first.get("type") == "extra_forbidden":
+        message = "unknown key"
+    elif first.get("type") == "missing":
+        message = "is required"
+    elif first.get("type") in _TYPE_PROBLEMS:
+        message = _TYPE_PROBLEMS[first["type"]]
+    elif str(first.get("type", "")).endswith(("_type", "_parsing")):
+        message = f"has the wrong type ({message})"
+    if not location and ":" in message.split(" ", 1)[0]:
+        location, message = message.split(":", 1)[0], message.split(":", 1)[1].strip()
+    return DataFileError(path, location or None, message)
+
+
 class RenderError(DraftbotError):
     """A template could not produce a draft."""
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import yaml
+from pydantic import ValidationError
 
 from bot.config_store import ConfigFiles
 from bot.console.config_paths import intent_files, intent_path
-from bot.services.drafting import OPT_OUT_INTENT, URGENT_INTENTS
-from bot.nlu.intents import MIN_EXAMPLES
+from bot.errors import Refused, schema_error
+from bot.nlu.intents import MIN_EXAMPLES, IntentFile
 from bot.persona.lint import NO_SELLING, RECOMMENDED_EXAMPLES, few_examples
+from bot.services.drafting import OPT_OUT_INTENT, URGENT_INTENTS
 
 # Why an intent's name matters to the service itself (renaming it would silently switch that off).
 SPECIAL = {
@@ -26,11 +28,19 @@ SPECIAL = {
     **{i: "系统据此把草稿标为紧急，超时未处理会提醒管理员；话术必须道歉" for i in URGENT_INTENTS},
     **{i: "话术检查据此禁止在回复里推销" for i in NO_SELLING if i not in URGENT_INTENTS and i != OPT_OUT_INTENT},
 }
+# What a field that does not fit the schema should hold, in the admins' words.
+FIELD_PROBLEMS = {
+    "examples": "应为文字列表",
+    "marketing": "只能是 true 或 false",
+    "enabled": "只能是 true 或 false",
+    "display_name": "应为一行文字（中文名称，最多 20 个字）",
+    "description": "应为一段文字",
+}
 # Intents that may not be switched off: opt-outs must always be recognised and honoured.
 ALWAYS_ON = (OPT_OUT_INTENT,)
 
 
-class EditRefused(Exception):
+class EditRefused(Refused):
     """An edit that was not made. `field` is the form field the problems belong next to;
     `kind` is "invalid" (bad input), "conflict" (clashes with what is there) or "missing"."""
 
@@ -115,7 +125,7 @@ def read_intents(files: ConfigFiles) -> IntentSet:
 
 
 def parse_intent(intent: str, text: str) -> IntentDoc:
-    """Read one intent file leniently (any number of examples); refuse what cannot be edited safely."""
+    """Read one intent file with the service's schema (`IntentFile`), leniently: any number of examples."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -124,18 +134,13 @@ def parse_intent(intent: str, text: str) -> IntentDoc:
         raise EditRefused("内容应为包含 intent、description、examples 的映射")
     if data.get("intent") != intent:
         raise EditRefused(f"intent 应与文件名 {intent} 相同")
-    examples = data.get("examples") or []
-    if not isinstance(examples, list) or not all(isinstance(e, (str, int, float)) for e in examples):
-        raise EditRefused("examples 应为文字列表")
-    marketing, enabled = data.get("marketing", False), data.get("enabled", True)
-    if not isinstance(marketing, bool) or not isinstance(enabled, bool):
-        raise EditRefused("marketing 和 enabled 只能是 true 或 false")
-    display_name = data.get("display_name") or ""
-    if not isinstance(display_name, str):
-        raise EditRefused("display_name（中文名称）应为一段文字")
-    return IntentDoc(intent=intent, description=str(data.get("description") or "").strip(), marketing=marketing,
-                     enabled=enabled, examples=tuple(str(e).strip() for e in examples if str(e).strip()),
-                     display_name=display_name.strip())
+    try:
+        parsed = IntentFile.model_validate(data, context={"drafting": True})
+    except ValidationError as exc:
+        problem = schema_error(intent_path(intent), exc)
+        raise EditRefused(f"{problem.item or '文件'}：{FIELD_PROBLEMS.get(problem.item or '', problem.problem)}") from None
+    return IntentDoc(intent=intent, description=parsed.description, marketing=parsed.marketing, enabled=parsed.enabled,
+                     examples=tuple(s for e in parsed.examples if (s := str(e).strip())), display_name=parsed.display_name)
 
 
 def dump_intent(doc: IntentDoc) -> str:
