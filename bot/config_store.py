@@ -95,6 +95,16 @@ class ConfigFiles:
         """Read DIR/intents and DIR/persona_styles (the layout `write_to` produces)."""
         return cls.from_directories(Path(directory) / INTENTS, Path(directory) / PERSONAS)
 
+    def intent_texts(self) -> dict[str, str]:
+        """intents/<name>.yml -> text: what `bot.nlu.intents.intents_from` parses."""
+        return {path: text for path, text in self.files.items()
+                if path.startswith(f"{INTENTS}/") and path.count("/") == 1 and path.endswith(".yml")}
+
+    def persona_texts(self) -> dict[str, str]:
+        """<persona>/persona.yml and <persona>/templates/<name>.j2 -> text: what `personas_from` parses."""
+        prefix = f"{PERSONAS}/"
+        return {path[len(prefix):]: text for path, text in self.files.items() if path.startswith(prefix)}
+
     @property
     def digest(self) -> str:
         canonical = json.dumps(sorted(self.files.items()), ensure_ascii=False, separators=(",", ":"))

@@ -64,7 +64,8 @@ _TYPE_PROBLEMS = {
 
 def schema_error(path: Path | str, exc: Exception) -> DataFileError:
     """A data file's first schema problem (a pydantic ValidationError) as a DataFileError naming the file and item."""
-    first = exc.errors()[0]  # type: ignore[attr-defined]
+    problems = exc.errors()  # type: ignore[attr-defined]
+    first = next((p for p in problems if p.get("type") == "extra_forbidden"), problems[0])  # an unknown key explains the rest
     location = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__")
     message = str(first.get("msg", "")).removeprefix("Value error, ")
     if first.get("type") == "extra_forbidden":

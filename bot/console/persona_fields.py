@@ -1,7 +1,7 @@
 """A persona's fields in the console: persona.yml read for the list and the form, and rewritten from the form.
 
 Everything works on the draft's files (`ConfigFiles`), never on the live pipeline. Fields are
-validated by `load_persona` itself (the code that loads a published version), so the console can
+validated by the service's own schema (`PersonaFile`) (the code that loads a published version), so the console can
 never save a persona the service would refuse; its `DataFileError` is mapped back to the form
 field it names, in Chinese. The field list comes from `Persona`, so a new field cannot be
 forgotten here.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +19,14 @@ from typing import Any
 import yaml
 
 from bot.config_store import PERSONAS, ConfigFiles
-from bot.console.config_paths import own_templates, persona_names, persona_styles, persona_yml
+from bot.console.config_paths import own_templates, persona_names, persona_yml
 from bot.errors import DataFileError, Refused
-from bot.persona.styles import ARCHETYPES, DEFAULT, Persona, PersonaLinkError, load_persona, load_personas
+from bot.persona.styles import ARCHETYPES, DEFAULT, Persona, PersonaLinkError, parse_persona, personas_from
 
 ARCHETYPE_LABELS = {"knowledge_expert": "知识专家", "enthusiast": "种草达人", "advisor": "专属顾问", "deals_officer": "福利官 / 购物参谋"}
 assert set(ARCHETYPE_LABELS) == set(ARCHETYPES)
-# The form's fields: Persona's own, minus its name (the folder) and where it was loaded from.
-FIELDS = tuple(f.name for f in dataclasses.fields(Persona) if f.name not in ("persona", "directory"))
+# The form's fields: Persona's own, minus its name (the folder), where it was loaded from and its templates.
+FIELDS = tuple(f.name for f in dataclasses.fields(Persona) if f.name not in ("persona", "where", "templates"))
 BINDS = ("kf_accounts", "staff")  # written under `binds:` in persona.yml, one id per line in the form
 TEXT_FIELDS = ("display_name", "promise", "character", "voice", "sign_off")  # free text, length-limited
 MAX_FIELD_CHARS = 500
@@ -46,16 +45,8 @@ def raw_persona(files: ConfigFiles, name: str) -> dict[str, Any]:
 
 
 def _check(name: str, text: str) -> Persona:
-    """Load one persona.yml text with the real loader (it needs the folder to carry the persona's name)."""
-    with tempfile.TemporaryDirectory(prefix="draftbot-persona-") as folder:
-        path = Path(folder) / name / "persona.yml"
-        path.parent.mkdir()
-        path.write_text(text, encoding="utf-8")
-        try:
-            persona = load_persona(path)
-        except DataFileError as exc:
-            raise DataFileError(persona_yml(name), exc.item, exc.problem) from None
-    return dataclasses.replace(persona, directory=Path(persona_yml(name)).parent)
+    """Load one persona.yml text with the service's own schema (`PersonaFile`)."""
+    return parse_persona(name, text, where=f"{PERSONAS}/{name}")
 
 
 @dataclass(frozen=True)
@@ -81,7 +72,7 @@ def persona_info(files: ConfigFiles, name: str) -> PersonaInfo:
         persona = _check(name, files.files[persona_yml(name)])
     except DataFileError as exc:
         return PersonaInfo(persona=name, display_name=str(raw_persona(files, name).get("display_name") or name),
-                           directory=Path(persona_yml(name)).parent, own_templates=own,
+                           where=f"{PERSONAS}/{name}", own_templates=own,
                            error=f"{exc.item + ': ' if exc.item else ''}{exc.problem}")
     return PersonaInfo(**vars(persona), own_templates=own)
 
@@ -149,7 +140,7 @@ _ITEM_FIELDS = {"binds.kf_accounts": "kf_accounts", "binds.staff": "staff"}
 def apply_form(files: ConfigFiles, name: str, values: Mapping[str, str]) -> ConfigFiles:
     """The draft's files with persona.yml rewritten from the form; raises FieldErrors (nothing changes then).
 
-    The new text is checked by `load_persona`, then the whole persona_styles folder by `load_personas`
+    The new text is checked by `parse_persona`, then every persona together by `personas_from`
     (bindings used twice, unknown or circular `extends`). When the persona means the same as before,
     the file is left byte for byte as it was.
     """
@@ -200,16 +191,15 @@ def _persona_text(name: str, values: Mapping[str, object]) -> str:
 
 def _book_problem(files: ConfigFiles) -> DataFileError | None:
     """Why the draft's personas do not load together (bindings, extends), or None."""
-    with persona_styles(files).materialise() as folder:
-        try:
-            load_personas(folder.personas_dir)
-        except DataFileError as exc:
-            return exc
+    try:
+        personas_from(files.persona_texts(), where=PERSONAS)
+    except DataFileError as exc:
+        return exc
     return None
 
 
 def _described(problem: DataFileError | None) -> str:
-    """The problem with the file named as in the configuration (the loader saw a temporary copy)."""
+    """The problem with the file named as in the configuration."""
     if problem is None:
         return ""
     where = Path(problem.path)

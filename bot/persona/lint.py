@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from bot.nlu.entities import ENTITY_SAMPLES
-from bot.nlu.intents import FALLBACK, Intent
+from bot.nlu.intents import FALLBACK, MAX_ANSWER_CHARS, Intent
 from bot.persona.bounds import BoundsExceeded
 from bot.persona.render import Renderer, relative_name
 from bot.persona.styles import PersonaBook
@@ -26,10 +26,27 @@ NEXT_STEP = re.compile(r"\d+\s*(?:分钟|小时|个小时|天|个工作日)|今�
 EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
 # Each variation renders with every entity present, and with none: a template that uses an entity
 # must also say something sensible when the customer gave none.
+# A brand answer (intents/<intent>.yml `answers:`) as long as the loader allows, so every variation's
+# answer branch is checked for length, address and emoji too.
+SAMPLE_ANSWER = (
+    "门店营业时间是每天 10:00-22:00，节假日照常营业；商场地下停车场 B2 层，当日消费满 200 元可免费停车 3 小时，"
+    "超出部分每小时 10 元，凭小票在收银台办理；地铁 2 号线南京西路站 3 号口出站，步行约 5 分钟即到。"
+)[:MAX_ANSWER_CHARS]
+# An order as the order system sends it (every field the shipped templates use, at a realistic length).
+SAMPLE_ORDER = {
+    "status": "已发货，运输中", "carrier": "顺丰速运", "tracking_no": "SF1428803921077", "eta": "2026-11-25",
+    "updated_at": "2026-11-23 09:40", "items": ["经典拿铁挂耳 10 包", "随行杯"],
+}
+FACTS = ("order", "order_missing")  # context the order lookup gives, only when it has an answer
 SAMPLE_CONTEXTS = (
     {"customer_name": "王女士", "message": "订单 202611220001 周六下午3点能送到吗", **ENTITY_SAMPLES},
     {"customer_name": "", "message": "在吗"},
+    # live facts from the order system (bot.services.facts.orders): an order it knows, and a number it does not
+    {"customer_name": "王女士", "message": "订单 202611220001 到哪了", **ENTITY_SAMPLES, "order": SAMPLE_ORDER},
+    {"customer_name": "王女士", "message": "订单 202611220001 到哪了", **ENTITY_SAMPLES, "order_missing": True},
 )
+# Intents with answers also render with one (and with none: the contexts above).
+ANSWER_CONTEXT = {"customer_name": "王女士", "message": "你们几点开门，停车方便吗", "answer": SAMPLE_ANSWER, "answer_id": "sample"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,7 @@ def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent], *, second
     deadline = time.monotonic() + seconds
     intents = [i for i in intents if i.enabled]  # a disabled intent is not classified, so it needs no templates
     problems = lint_intents(intents)
+    with_answers = {i.intent for i in intents if i.answers}
     for name in book.names():
         persona = book[name]
         for intent in [*(i.intent for i in intents), FALLBACK]:
@@ -68,7 +86,7 @@ def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent], *, second
                 variations = renderer.variations(name, intent)
                 template = renderer.template_for(name, intent).filename or f"{name}/{intent}.j2"
             except Exception as exc:
-                problems.append(Problem("error", f"{persona.directory}/templates/{intent}.j2", intent, f"话术模板无法读取：{exc}", "template"))
+                problems.append(Problem("error", f"{persona.where}/templates/{intent}.j2", intent, f"话术模板无法读取：{exc}", "template"))
                 continue
             if len(variations) < 2 and intent != FALLBACK:
                 problems.append(Problem("warning", template, intent,
@@ -79,7 +97,7 @@ def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent], *, second
                     problems.append(Problem("error", where, f"{intent} {variation}",
                                             f"检查超时：渲染话术累计超过 {seconds:g} 秒，这条及之后的话术没有检查。", "renders"))
                     return _unique(problems)
-                for context in SAMPLE_CONTEXTS:
+                for context in (*SAMPLE_CONTEXTS, ANSWER_CONTEXT) if intent in with_answers else SAMPLE_CONTEXTS:
                     found = _check_one(renderer, book, name, intent, variation, context, where)
                     problems.extend(found)
                     if any(p.rule == "bounds" for p in found):
@@ -95,7 +113,7 @@ def _check_one(renderer: Renderer, book: PersonaBook, name: str, intent: str, va
     except BoundsExceeded as exc:
         return [Problem("error", template, f"{intent} {variation}", f"无法渲染：{exc}", "bounds")]
     except Exception as exc:
-        missing = next((e for e in ENTITY_SAMPLES if e not in context and f"'{e}' is undefined" in str(exc)), None)
+        missing = next((e for e in (*ENTITY_SAMPLES, *FACTS) if e not in context and f"'{e}' is undefined" in str(exc)), None)
         if missing:
             hint = (f"用到了 {missing}，但客户没提到 {missing} 时没有备用说法："
                     f"请写成 {{% if {missing} is defined %}}…{{% else %}}…{{% endif %}}。")

@@ -43,7 +43,7 @@ class Renderer:
         self._environments = {name: self._environment(name) for name in book.names()}
 
     def _environment(self, name: str) -> BoundedEnvironment:
-        loaders = [BoundedLoader(str(p.templates_dir), limit=self.limits.template_chars) for p in self.book.chain(name)]
+        loaders = [BoundedLoader(p.templates, where=p.where, limit=self.limits.template_chars) for p in self.book.chain(name)]
         return BoundedEnvironment(
             limits=self.limits,
             loader=ChoiceLoader(loaders),

@@ -22,12 +22,13 @@ from __future__ import annotations
 import copy
 import re
 import string
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
-from jinja2.loaders import FileSystemLoader
+from jinja2.exceptions import TemplateNotFound
+from jinja2.loaders import BaseLoader
 from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg, pass_context
@@ -40,18 +41,24 @@ _SIZED = (str, bytes, list, tuple, dict, set, frozenset)
 _JINJA_KEYWORDS = ("_loop_vars", "_block_vars", "caller")  # passed along by the compiled template, not by its author
 
 
-class BoundedLoader(FileSystemLoader):
-    """A folder of templates whose files may hold at most `limit` characters."""
+class BoundedLoader(BaseLoader):
+    """A persona's templates (file name -> text, held in memory); each may hold at most `limit` characters."""
 
-    def __init__(self, searchpath: str, *, limit: int) -> None:
-        super().__init__(searchpath, encoding="utf-8")
+    def __init__(self, templates: Mapping[str, str], *, where: str, limit: int) -> None:
+        self.templates = templates
+        self.where = where
         self.limit = limit
 
     def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
-        source, filename, uptodate = super().get_source(environment, template)
+        source = self.templates.get(template)
+        if source is None:
+            raise TemplateNotFound(template)
         if len(source) > self.limit:
             raise BoundsExceeded("template", f"话术文件 {template} 太长：{len(source)} 个字符，最多 {self.limit} 个")
-        return source, filename, uptodate
+        return source, f"{self.where}/templates/{template}", lambda: True
+
+    def list_templates(self) -> list[str]:
+        return sorted(self.templates)
 
 
 class _BoundedCodeGenerator(CodeGenerator):

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.errors import DataFileError
+from bot.errors import DataFileError, schema_error
 
 DEFAULT = "_default"
 ARCHETYPES = ("knowledge_expert", "enthusiast", "advisor", "deals_officer")
-_KEYS = {
-    "persona", "display_name", "archetype", "promise", "character", "voice",
-    "address", "emoji", "max_chars", "sign_off", "binds", "extends",
-}
 _ID = re.compile(r"^_?[a-z][a-z0-9_]*$")
 
 
@@ -24,7 +23,7 @@ class PersonaLinkError(DataFileError):
     persona on the other side (an unknown parent, a binding's first owner; empty for a circle of
     `extends`); `value` the id bound twice."""
 
-    def __init__(self, path: Path, item: str, problem: str, *, owner: str, other: str = "", value: str = "") -> None:
+    def __init__(self, path: Path | str, item: str, problem: str, *, owner: str, other: str = "", value: str = "") -> None:
         super().__init__(path, item, problem)
         self.owner, self.other, self.value = owner, other, value
 
@@ -35,7 +34,7 @@ class Persona:
 
     persona: str
     display_name: str
-    directory: Path
+    where: str  # the persona's folder as admins know it, e.g. persona_styles/lucky (for messages)
     archetype: str = ""
     promise: str = ""
     character: str = ""
@@ -47,10 +46,12 @@ class Persona:
     extends: str | None = None
     kf_accounts: tuple[str, ...] = field(default=())
     staff: tuple[str, ...] = field(default=())
+    templates: Mapping[str, str] = field(default_factory=dict)  # file name (greeting.j2) -> template text
 
     @property
-    def templates_dir(self) -> Path:
-        return self.directory / "templates"
+    def path(self) -> str:
+        """Its persona.yml, named for admins."""
+        return f"{self.where}/persona.yml"
 
     def as_context(self) -> dict[str, str]:
         """What templates may read as `persona.*`."""
@@ -96,91 +97,113 @@ class PersonaBook:
         return default
 
 
+class Binds(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    kf_accounts: list[str] = []
+    staff: list[str] = []
+
+    @field_validator("kf_accounts", "staff")
+    @classmethod
+    def _ids(cls, values: list[str]) -> list[str]:
+        if not all(values):
+            raise ValueError("must be a list of ids")
+        return values
+
+
+class PersonaFile(BaseModel):
+    """The schema of persona_styles/<persona>/persona.yml, used by the loader, the console and import."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    persona: str
+    display_name: str
+    archetype: Literal["", "knowledge_expert", "enthusiast", "advisor", "deals_officer"] = ""
+    promise: str = ""
+    character: str = ""
+    voice: str = ""
+    address: Literal["您", "你"] = "您"
+    emoji: bool = False
+    max_chars: int = Field(300, ge=20)
+    sign_off: str = ""
+    binds: Binds = Binds()
+    extends: str | None = None
+
+    @field_validator("persona")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"{value!r} is not a valid id (lower-case letters, digits, _)")
+        return value
+
+    @field_validator("display_name")
+    @classmethod
+    def _display_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be a non-empty text")
+        return value
+
+
 def load_personas(directory: Path) -> PersonaBook:
-    """Load every persona folder; raise DataFileError naming the file and item on a problem."""
+    """Load every persona folder under `directory` (see `personas_from`)."""
     if not directory.is_dir():
         raise DataFileError(directory, None, "persona_styles folder not found")
+    files = {
+        path.relative_to(directory).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(directory.glob("*/**/*")) if path.is_file() and not any(p.startswith(".") for p in path.parts)
+    }
+    folders = [p.name for p in sorted(directory.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    return personas_from(files, where=str(directory), folders=folders)
+
+
+def personas_from(files: Mapping[str, str], *, where: str = "persona_styles", folders: list[str] | None = None) -> PersonaBook:
+    """Parse personas from their files (path under persona_styles/ -> text); raise DataFileError naming the file and item.
+
+    `<persona>/persona.yml` describes a persona, `<persona>/templates/<name>.j2` are its templates.
+    """
+    names = sorted(set(folders or ()) | {path.split("/", 1)[0] for path in files if "/" in path})
     personas = {}
-    for folder in sorted(p for p in directory.iterdir() if p.is_dir()):
-        persona = load_persona(folder / "persona.yml")
+    for name in names:
+        templates = {path.rsplit("/", 1)[1]: text for path, text in files.items()
+                     if path.startswith(f"{name}/templates/") and path.count("/") == 2}
+        persona = parse_persona(name, files.get(f"{name}/persona.yml"), where=f"{where}/{name}", templates=templates)
         personas[persona.persona] = persona
     if DEFAULT not in personas:
-        raise DataFileError(directory, DEFAULT, "the shared _default persona is missing")
-    _check_links(directory, personas)
+        raise DataFileError(where, DEFAULT, "the shared _default persona is missing")
+    _check_links(personas)
     return PersonaBook(personas)
 
 
-def load_persona(path: Path) -> Persona:
-    """Load one persona.yml."""
-    if not path.is_file():
+def parse_persona(name: str, text: str | None, *, where: str, templates: Mapping[str, str] | None = None) -> Persona:
+    """One persona.yml text of the folder `name`, checked against `PersonaFile`."""
+    path = f"{where}/persona.yml"
+    if text is None:
         raise DataFileError(path, None, "persona.yml not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise DataFileError(path, None, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(data, dict):
         raise DataFileError(path, None, "expected a mapping")
-    unknown = set(data) - _KEYS
-    if unknown:
-        raise DataFileError(path, ", ".join(sorted(unknown)), "unknown key")
-    name = path.parent.name
     if data.get("persona") != name:
         raise DataFileError(path, "persona", f"must equal the folder name {name!r}, got {data.get('persona')!r}")
-    if not _ID.match(name):
-        raise DataFileError(path, "persona", f"{name!r} is not a valid id (lower-case letters, digits, _)")
-    _require_text(path, data, "display_name")
-    archetype = data.get("archetype") or ""
-    if archetype and archetype not in ARCHETYPES:
-        raise DataFileError(path, "archetype", f"must be one of {', '.join(ARCHETYPES)}")
-    address = data.get("address", "您")
-    if address not in ("您", "你"):
-        raise DataFileError(path, "address", "must be 您 or 你")
-    emoji = data.get("emoji", False)
-    if not isinstance(emoji, bool):
-        raise DataFileError(path, "emoji", "must be true or false")
-    max_chars = data.get("max_chars", 300)
-    if not isinstance(max_chars, int) or max_chars < 20:
-        raise DataFileError(path, "max_chars", "must be a whole number of at least 20")
-    binds = data.get("binds") or {}
-    if not isinstance(binds, dict) or set(binds) - {"kf_accounts", "staff"}:
-        raise DataFileError(path, "binds", "must be a mapping with kf_accounts and staff lists")
-    kf_accounts = _string_list(path, binds, "kf_accounts")
-    staff = _string_list(path, binds, "staff")
-    extends = data.get("extends", None if name == DEFAULT else DEFAULT)
+    try:
+        parsed = PersonaFile.model_validate({**data, "binds": data.get("binds") or {}})
+    except ValidationError as exc:
+        raise schema_error(path, exc) from None
     return Persona(
-        persona=name,
-        display_name=str(data["display_name"]),
-        directory=path.parent,
-        archetype=archetype,
-        promise=str(data.get("promise") or ""),
-        character=str(data.get("character") or ""),
-        voice=str(data.get("voice") or ""),
-        address=address,
-        emoji=emoji,
-        max_chars=max_chars,
-        sign_off=str(data.get("sign_off") or ""),
-        extends=extends,
-        kf_accounts=kf_accounts,
-        staff=staff,
+        persona=name, display_name=parsed.display_name, where=where, archetype=parsed.archetype,
+        promise=parsed.promise, character=parsed.character, voice=parsed.voice, address=parsed.address,
+        emoji=parsed.emoji, max_chars=parsed.max_chars, sign_off=parsed.sign_off,
+        extends=parsed.extends if "extends" in data else (None if name == DEFAULT else DEFAULT),
+        kf_accounts=tuple(parsed.binds.kf_accounts), staff=tuple(parsed.binds.staff), templates=dict(templates or {}),
     )
 
 
-def _require_text(path: Path, data: dict, key: str) -> None:
-    if not isinstance(data.get(key), str) or not data[key].strip():
-        raise DataFileError(path, key, "must be a non-empty text")
-
-
-def _string_list(path: Path, binds: dict, key: str) -> tuple[str, ...]:
-    values = binds.get(key) or []
-    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
-        raise DataFileError(path, f"binds.{key}", "must be a list of ids")
-    return tuple(values)
-
-
-def _check_links(directory: Path, personas: dict[str, Persona]) -> None:
+def _check_links(personas: dict[str, Persona]) -> None:
     owners: dict[tuple[str, str], str] = {}
     for persona in personas.values():
-        path = persona.directory / "persona.yml"
+        path = persona.path
         if persona.extends and persona.extends not in personas:
             raise PersonaLinkError(path, "extends", f"unknown persona {persona.extends!r}",
                                    owner=persona.persona, other=persona.extends)

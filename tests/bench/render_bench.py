@@ -15,7 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, DictLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.persona.lint import SAMPLE_CONTEXTS
@@ -29,7 +29,7 @@ class PlainRenderer(Renderer):
     """The renderer on Jinja's plain sandbox, without the bounds: the baseline."""
 
     def _environment(self, name: str) -> SandboxedEnvironment:  # type: ignore[override]
-        loaders = [FileSystemLoader(p.templates_dir) for p in self.book.chain(name)]
+        loaders = [DictLoader(dict(p.templates)) for p in self.book.chain(name)]
         return SandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
                                     keep_trailing_newline=False, auto_reload=False)
 
@@ -38,8 +38,8 @@ def cases(renderer: Renderer) -> list[tuple[str, str, str, dict]]:
     """Every (persona, intent, variation, context) the shipped templates render."""
     found = []
     for persona in renderer.book.names():
-        for template in sorted(renderer.book[persona].templates_dir.glob("*.j2")):
-            intent = template.stem
+        for template in sorted(renderer.book[persona].templates):
+            intent = template.removesuffix(".j2")
             if intent == "base":
                 continue
             for variation in renderer.variations(persona, intent):
