@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from bot.api import callback, customers, demo, drafts, ops
+from bot.api import callback, customers, demo, demo_orders, drafts, ops
 from bot.api import admin, errors, sidebar
 from bot.api.body_timeout import BodyTimeoutMiddleware
 from bot.api.errors import error_responses
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.mount("/admin/static", StaticFiles(directory=STATIC), name="admin-static")
     if settings.demo_enabled:
         app.include_router(demo.router, responses=error_responses(404, 408, 409, 422))
+        app.include_router(demo_orders.router, responses=error_responses(404))
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds)
     app.add_middleware(SecurityHeadersMiddleware)

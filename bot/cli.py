@@ -111,6 +111,7 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
 ) -> None:
     """Run the service: WeCom callback, staff API, the worker (its own process), and the demo page at /."""
+    import os
     import shutil
 
     import uvicorn
@@ -119,6 +120,11 @@ def serve(
     _configure_logging(settings.log_level)
     if settings.worker == "auto":
         settings = settings.model_copy(update={"worker": "process"})
+    if settings.demo_enabled and not settings.orders_url:  # the demo's own order system, asked over HTTP like any other
+        from bot.services.facts.demo import demo_orders_url
+
+        settings = settings.model_copy(update={"orders_url": demo_orders_url(host, port)})
+        os.environ["DRAFTBOT_ORDERS_URL"] = settings.orders_url  # the worker process reads its settings from here
     metrics_dir = _share_metrics_with_worker() if settings.worker == "process" else None
     from bot.app import create_app  # after _share_metrics_with_worker: it must precede importing prometheus_client
     from bot.wiring import freeze_heap

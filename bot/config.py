@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     metrics: bool = True  # /metrics (off: 404)
     trusted_proxies: Annotated[list[str], NoDecode] = []  # IPs/CIDRs whose X-Forwarded-For is believed
     body_timeout_seconds: float = Field(10.0, gt=0)  # a request body must arrive within this (else 408)
+    orders_url: str = ""  # the brand's order system, e.g. https://oms.example/api/orders/{order_no} (empty: no lookups)
+    orders_token: str = ""  # sent as Authorization: Bearer ...
+    orders_timeout_seconds: float = Field(2.0, gt=0)
+    orders_cache_seconds: float = Field(60.0, ge=0)  # an order looked up is reused this long (0: never)
+    orders_concurrency: int = Field(4, ge=1)  # lookups in flight at once, per process
+    orders_breaker_failures: int = Field(3, ge=1)  # consecutive failures that pause lookups
+    orders_breaker_seconds: float = Field(30.0, gt=0)  # how long lookups pause then
     log_level: str = "INFO"
 
     @field_validator("approvers", "admins", mode="before")
@@ -144,6 +151,21 @@ class Settings(BaseSettings):
             raise ValueError(f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql")
         if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
             value = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return value
+
+    @field_validator("orders_url")
+    @classmethod
+    def _check_orders_url(cls, value: str) -> str:
+        if not value:
+            return value
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        if "{order_no}" not in value:
+            raise ValueError("must contain {order_no}, e.g. https://oms.example/api/orders/{order_no}")
+        try:
+            value.format(order_no="1")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may contain no braces but {order_no}") from None
         return value
 
     @field_validator("wecom_api_base")

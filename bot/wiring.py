@@ -16,6 +16,8 @@ from bot.config_store import ConfigWatcher
 from bot.services.callbacks import CallbackStore
 from bot.db.session import make_engine, make_sessions, upgrade
 from bot.services.drafting import Drafting
+from bot.services.facts import FactSources
+from bot.services.facts.orders import OrderFacts
 from bot.errors import SettingsError
 from bot.metrics import Metrics
 from bot.nlu.classifier import IntentClassifier
@@ -60,6 +62,18 @@ def load_pipeline(settings: Settings) -> Pipeline:
         classifier=classifier, intents=intents, book=book, renderer=Renderer(book),
         default_persona=settings.default_persona, catalog=Catalog.load(settings.catalog),
     )
+
+
+def fact_sources(settings: Settings) -> FactSources:
+    """The brand's systems drafts may ask (orders when DRAFTBOT_ORDERS_URL is set)."""
+    providers = []
+    if settings.orders_url:
+        providers.append(OrderFacts(
+            url=settings.orders_url, token=settings.orders_token, timeout=settings.orders_timeout_seconds,
+            cache_seconds=settings.orders_cache_seconds, concurrency=settings.orders_concurrency,
+            breaker_failures=settings.orders_breaker_failures, breaker_seconds=settings.orders_breaker_seconds,
+        ))
+    return FactSources(providers)
 
 
 def open_database(settings: Settings) -> tuple[Engine, sessionmaker]:
@@ -161,7 +175,8 @@ class Runtime:
             backoff=settings.send_backoff_seconds, metrics=metrics, rules=rules, sensitive=sensitive,
         )
         decisions = DraftDecisions(sensitive=sensitive, approvers=settings.approvers, metrics=metrics)
-        drafting = Drafting(pipeline=pipeline, metrics=metrics, kf_staff=settings.kf_staff, sensitive=sensitive)
+        drafting = Drafting(pipeline=pipeline, metrics=metrics, kf_staff=settings.kf_staff, sensitive=sensitive,
+                            facts=fact_sources(settings))
         staffchat = None
         if app_client is not None and settings.wecom_agent_id:
             staffchat = StaffChat(settings=settings, client=app_client, outbox=outbox, decisions=decisions)

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.drafts.lifecycle import Status
+from bot.drafts.facts import NO_FACTS, FactLookup, Facts
 from bot.errors import DraftbotError
 from bot.nlu.classifier import IntentClassifier, Prediction
 from bot.nlu.entities import Catalog, extract_entities
@@ -85,8 +86,13 @@ class Pipeline:
     def choose_persona(self, inbound: Inbound) -> str:
         return self.book.choose(kf_account=inbound.open_kfid, staff=inbound.staff_id, default=self.default_persona)
 
-    def plan(self, inbound: Inbound, *, persona: str | None = None, previous: tuple[str, str] | None = None) -> DraftPlan:
-        """Draft a reply for `inbound`; `previous` is the customer's last (template, variation)."""
+    def plan(self, inbound: Inbound, *, persona: str | None = None, previous: tuple[str, str] | None = None,
+             facts: FactLookup | None = None) -> DraftPlan:
+        """Draft a reply for `inbound`; `previous` is the customer's last (template, variation).
+
+        `facts` is asked, once the intent and entities are known, for what the brand's systems say
+        (e.g. the order's status); its context reaches the template and its flags the draft.
+        """
         persona = persona or self.choose_persona(inbound)
         if inbound.msg_type != "text":
             return DraftPlan(
@@ -102,6 +108,7 @@ class Pipeline:
             log.exception("classification failed for message %s", inbound.msg_id)
             return DraftPlan(status=Status.NEEDS_MANUAL, persona=persona, manual_reason=f"意图识别出错：{exc}")
         entities = extract_entities(text, self.catalog)
+        found = _facts(facts, prediction.intent, entities, inbound.msg_id)
         base = dict(
             persona=persona,
             entities=entities,
@@ -113,7 +120,7 @@ class Pipeline:
             rendered = self.renderer.render(
                 persona=persona,
                 intent=prediction.intent,
-                context={"customer_name": inbound.customer_name, "message": text, **entities},
+                context={"customer_name": inbound.customer_name, "message": text, **entities, **found.context},
                 previous=previous,
                 seed=inbound.msg_id,
             )
@@ -125,6 +132,7 @@ class Pipeline:
             intent_marketing=bool(intent and intent.marketing), intent=prediction.intent, text=rendered.text
         )
         flags = [{"code": "marketing", "reason": reason}] if reason else []
+        flags.extend(found.flags)
         if prediction.intent == FALLBACK:
             flags.append({
                 "code": "low_confidence",
@@ -161,6 +169,17 @@ class Pipeline:
             if prediction.accepted and prediction.intent == alone.best:
                 return prediction, together
         return alone, inbound.text
+
+
+def _facts(lookup: FactLookup | None, intent: str, entities: dict, msg_id: str) -> Facts:
+    """What `lookup` says for this message; a lookup that raises gives no facts (the draft keeps its usual wording)."""
+    if lookup is None:
+        return NO_FACTS
+    try:
+        return lookup(intent, entities)
+    except Exception:  # a broken fact provider must not lose the draft
+        log.exception("fact lookup failed for message %s", msg_id)
+        return NO_FACTS
 
 
 def non_text_reason(msg_type: str) -> str:

@@ -19,6 +19,7 @@ from bot.db.models import Draft, Message, OptOut
 from bot.drafts.lifecycle import OPEN, Status
 from bot.metrics import Metrics
 from bot.services.decisions import announce, moved
+from bot.drafts.facts import FactLookup
 from bot.drafts.pipeline import Inbound, Pipeline
 from bot.policy.sensitive import SensitiveWords
 
@@ -30,8 +31,10 @@ OPT_OUT_INTENT = "opt_out"
 class Drafting:
     """Makes drafts from stored messages: pipeline, assignment, supersession, opt-out ledger, flags."""
 
-    def __init__(self, *, pipeline: Pipeline, metrics: Metrics, kf_staff: Mapping[str, str], sensitive: SensitiveWords) -> None:
+    def __init__(self, *, pipeline: Pipeline, metrics: Metrics, kf_staff: Mapping[str, str], sensitive: SensitiveWords,
+                 facts: FactLookup | None = None) -> None:
         self.pipeline = pipeline
+        self.facts = facts  # the brand's systems (bot.services.facts), asked between classifying and rendering
         self.metrics = metrics
         self.kf_staff = kf_staff
         self.sensitive = sensitive
@@ -56,7 +59,7 @@ class Drafting:
         started = time.perf_counter()
         pipeline = self.pipeline  # read once: a new configuration version may be swapped in meanwhile
         chosen = persona if persona in pipeline.book.personas else None  # a persona unpublished meanwhile: the usual choice
-        plan = pipeline.plan(inbound, persona=chosen, previous=_previous(session, message))
+        plan = pipeline.plan(inbound, persona=chosen, previous=_previous(session, message), facts=self.facts)
         self.metrics.pipeline_seconds.observe(time.perf_counter() - started)
         intent = pipeline.intents.get(plan.intent or "")
         flags = list(plan.flags)
