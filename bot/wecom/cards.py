@@ -121,6 +121,9 @@ WARNING_NAMES = {
     "kf_window": "超出客服回复时限",
     "dont_disturb": "客户免打扰",
     "held": "等免打扰时段结束",
+    "order_facts": "已查订单",
+    "order_not_found": "查无此单",
+    "order_lookup_failed": "订单查询失败",
 }
 
 

@@ -227,7 +227,7 @@
   draftingHint.dataset.testid = "drafting";
 
   const OPEN = new Set(["pending", "needs_manual"]);
-  const FLAG_LABELS = { marketing: "营销内容", low_confidence: "把握不大" };
+  const FLAG_LABELS = { marketing: "营销内容", low_confidence: "把握不大", order_facts: "订单系统", order_not_found: "查无此单", order_lookup_failed: "订单未查到" };
 
   /** A persona's display name as the picker lists it, else its name. */
   function personaName(name) {

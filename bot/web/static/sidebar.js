@@ -75,7 +75,8 @@
 
   /* ---------------- labels ---------------- */
 
-  const FLAG_LABELS = { marketing: "营销内容", low_confidence: "把握不大", sensitive: "敏感词", held: "暂缓" };
+  const FLAG_LABELS = { marketing: "营销内容", low_confidence: "把握不大", sensitive: "敏感词", held: "暂缓",
+    order_facts: "订单系统", order_not_found: "查无此单", order_lookup_failed: "订单未查到" };
 
   /* ---------------- the server ---------------- */
 
