@@ -15,6 +15,7 @@ from bot.config import PROJECT_DIR
 from bot.db.models import Draft
 from bot.errors import SettingsError
 from bot.services.facts import FactSources
+from bot.services.facts.demo import demo_orders_url
 from bot.services.facts.orders import UNAVAILABLE, OrderFacts
 from tests.conftest import make_settings, run_jobs, runtime
 from tests.factories import FakeClock
@@ -193,3 +194,14 @@ def test_the_demo_serves_its_orders_and_404s_others(client: TestClient) -> None:
     assert found.status_code == 200 and found.json()["status"] == "已发货" and found.json()["carrier"] == "顺丰速运"
     missing = client.get("/demo/orders/20261199999")
     assert missing.status_code == 404 and missing.json()["detail"] == "没有订单 20261199999"
+
+
+def test_without_the_demo_there_are_no_demo_orders(tmp_path) -> None:  # noqa: ANN001
+    with TestClient(create_app(make_settings(f"sqlite:///{tmp_path}/x.db", demo=False))) as client:
+        assert client.get("/demo/orders/20261122001").status_code == 404
+
+
+def test_the_served_demo_reaches_its_orders_on_a_loopback_address() -> None:
+    assert demo_orders_url("0.0.0.0", 8000) == "http://127.0.0.1:8000/demo/orders/{order_no}"
+    assert demo_orders_url("::", 8001) == "http://[::1]:8001/demo/orders/{order_no}"
+    assert demo_orders_url("10.0.0.5", 80) == "http://10.0.0.5:80/demo/orders/{order_no}"
