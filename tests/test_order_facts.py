@@ -205,3 +205,14 @@ def test_the_served_demo_reaches_its_orders_on_a_loopback_address() -> None:
     assert demo_orders_url("0.0.0.0", 8000) == "http://127.0.0.1:8000/demo/orders/{order_no}"
     assert demo_orders_url("::", 8001) == "http://[::1]:8001/demo/orders/{order_no}"
     assert demo_orders_url("10.0.0.5", 80) == "http://10.0.0.5:80/demo/orders/{order_no}"
+
+
+def test_on_every_database_a_draft_of_the_test_personas_says_the_status(database_url: str, service: OrderService) -> None:
+    service.answers["20261122021"] = Answer.order(status="已揽收，等待发往上海")
+    settings = make_settings(database_url, orders_url=service.url, orders_timeout_seconds=0.5)
+    with TestClient(create_app(settings, clock=FakeClock())) as client:
+        runtime(client).worker.stop()
+        draft = draft_for(client, "我的订单到哪了 订单 20261122021")
+        missing = draft_for(client, "我的订单到哪了 订单 20261122404")
+    assert draft.intent == "order_status" and "已揽收，等待发往上海" in draft.original_text
+    assert "20261122404" in missing.original_text and "核对" in missing.original_text
