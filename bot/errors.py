@@ -15,7 +15,7 @@
     │   ├── CallbackRefused        a WeCom callback request: HTTP status and reason (bot.wecom.callback)
     │   ├── Unstorable             one callback's data cannot be stored (bot.services.callbacks)
     │   ├── UnstorableMessage      a customer message cannot be stored (bot.services.storable)
-    │   ├── ConfigRefused          a configuration version may not be published (bot.config_store)
+    │   ├── ConfigRefused          a configuration version may not be published (bot.services.configuration)
     │   │   └── ObligationRefused      it would stop recognising opt-outs, complaints or hand-offs
     │   ├── EditRefused            a console edit of an intent file (bot.console.intent_files)
     │   └── FieldErrors            a console form's fields (bot.console.persona_fields)

@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings
-from bot.config_store import ConfigWatcher
+from bot.services import configuration
+from bot.services.configuration import ConfigFiles, ConfigWatcher
 from bot.services.callbacks import CallbackStore
 from bot.db.session import make_engine, make_sessions, upgrade
 from bot.services.drafting import Drafting
@@ -22,12 +23,10 @@ from bot.errors import SettingsError
 from bot.metrics import Metrics
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.entities import Catalog
-from bot.nlu.intents import load_intents
 from bot.services.delivery import Outbox, Sender
 from bot.policy.dont_disturb import Rules
 from bot.policy.sensitive import SensitiveWords
 from bot.persona.render import Renderer
-from bot.persona.styles import load_personas
 from bot.drafts.pipeline import Pipeline
 from bot.services.decisions import DraftDecisions
 from bot.services.jobs.handlers import JobHandlers
@@ -47,12 +46,16 @@ def system_clock() -> datetime:
 
 
 def load_pipeline(settings: Settings) -> Pipeline:
-    """Load intents and personas and train the classifier (seconds)."""
-    intents = load_intents(settings.intents_dir)
-    book = load_personas(settings.personas_dir)
+    """The pipeline of the intents and personas folders the settings name (seconds: it trains the classifier)."""
+    return build_pipeline(ConfigFiles.from_directories(settings.intents_dir, settings.personas_dir), settings)
+
+
+def build_pipeline(files: ConfigFiles, settings: Settings) -> Pipeline:
+    """Parse a configuration's intents and personas (in memory) and train the classifier."""
+    intents, book = configuration.load(files)
     if settings.default_persona not in book:
         raise SettingsError(
-            f"DRAFTBOT_DEFAULT_PERSONA: no persona {settings.default_persona!r} in {settings.personas_dir} "
+            f"DRAFTBOT_DEFAULT_PERSONA: no persona {settings.default_persona!r} in the configuration "
             f"(have: {', '.join(book.names())})"
         )
     classifier = IntentClassifier.train(
@@ -138,7 +141,7 @@ class Runtime:
         engine, sessions = open_database(settings)
         config = ConfigWatcher(
             sessions=sessions, settings=settings, clock=clock, poll_seconds=settings.config_poll_seconds,
-            build=lambda intents, personas: load_pipeline(settings.model_copy(update={"intents_dir": intents, "personas_dir": personas})),
+            build=lambda files: build_pipeline(files, settings),
         )
         try:
             pipeline = config.load()  # the active version; version 1 from the shipped folders on a fresh database

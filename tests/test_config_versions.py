@@ -16,11 +16,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot import config_store
+from bot.services import configuration
+from bot.services.configuration import store
 from bot.app import create_app
 from bot.cli import app as cli
 from bot.config import Settings
-from bot.config_store import ConfigFiles, ConfigRefused
+from bot.services.configuration import ConfigFiles, ConfigRefused
 from bot.db.models import AuditLog, ConfigVersion
 from bot.wiring import open_database
 from tests.conftest import DATA, bearer, make_settings, runtime
@@ -64,7 +65,7 @@ def with_store_hours(files: ConfigFiles = BASE) -> ConfigFiles:
 def sessions(settings: Settings) -> Iterator:
     engine, sessions = open_database(settings)
     with sessions() as session:
-        config_store.ensure_initial(session, settings, NOW)
+        configuration.ensure_initial(session, settings, NOW)
     yield sessions
     engine.dispose()
 
@@ -82,16 +83,16 @@ def test_a_fresh_database_starts_with_version_1_from_the_shipped_files(settings:
     with TestClient(create_app(settings)) as client:
         rt = runtime(client)
         with rt.sessions() as session:
-            version = config_store.active(session)
+            version = configuration.active(session)
             assert version.number == 1 and version.author == "system"
-            assert config_store.files_of(version) == BASE
+            assert configuration.files_of(version) == BASE
             assert version.digest == BASE.digest
-            assert [(a.action, a.version) for a in config_store.audit_entries(session)] == [("initial", 1)]
+            assert [(a.action, a.version) for a in configuration.audit_entries(session)] == [("initial", 1)]
         assert rt.config.number == 1
         assert sorted(rt.pipeline.intents) == ["complaint", "greeting", "order_status", "promotion_inquiry"]
     with TestClient(create_app(settings)) as client:  # a restart keeps the version, creates no other
         with runtime(client).sessions() as session:
-            assert [v.number for v in config_store.versions(session)] == [1]
+            assert [v.number for v in configuration.versions(session)] == [1]
 
 
 def test_paths_outside_intents_and_persona_styles_are_refused(tmp_path: Path) -> None:
@@ -178,17 +179,17 @@ def test_a_template_that_fails_lint_is_refused_naming_the_file_and_force_does_no
     broken = ConfigFiles({**BASE.files, "persona_styles/_default/templates/greeting.j2": "{% block v1 %}您好{% endblok %}"})
     for force in (False, True):
         with sessions() as session, pytest.raises(ConfigRefused) as refused:
-            config_store.publish(session, broken, "alice", "typo", NOW, force=force, settings=settings)
+            configuration.publish(session, broken, "alice", "typo", NOW, force=force, settings=settings)
         assert not refused.value.overridable
         assert any("persona_styles/_default/templates/greeting.j2" in p for p in refused.value.problems), refused.value.problems
         assert all("/tmp" not in p for p in refused.value.problems)
     unloadable = ConfigFiles({**BASE.files, "intents/greeting.yml": "intent: greeting\nexamples: [你好]\n"})
     with sessions() as session, pytest.raises(ConfigRefused) as refused:
-        config_store.publish(session, unloadable, "alice", "no description", NOW, force=True, settings=settings)
+        configuration.publish(session, unloadable, "alice", "no description", NOW, force=True, settings=settings)
     assert refused.value.problems[0].startswith("intents/greeting.yml: description:")
     with sessions() as session:
-        assert [v.number for v in config_store.versions(session)] == [1]
-        assert config_store.active(session).number == 1
+        assert [v.number for v in configuration.versions(session)] == [1]
+        assert configuration.active(session).number == 1
 
 
 def test_a_version_that_evaluates_clearly_worse_is_refused_unless_forced(settings: Settings, sessions) -> None:
@@ -205,7 +206,7 @@ def test_a_version_that_evaluates_clearly_worse_is_refused_unless_forced(setting
         "intents/greeting.yml": yaml.safe_dump(b, allow_unicode=True, sort_keys=False),
     })
     with sessions() as session, pytest.raises(ConfigRefused) as refused:
-        config_store.publish(session, shuffled, "alice", "reorganised", NOW, settings=settings)
+        configuration.publish(session, shuffled, "alice", "reorganised", NOW, settings=settings)
     figures = refused.value.evaluation
     assert refused.value.overridable
     assert figures["measure"] == "shared_accuracy" and figures["shared_intents"] == 4
@@ -214,7 +215,7 @@ def test_a_version_that_evaluates_clearly_worse_is_refused_unless_forced(setting
     assert "on the 4 intents both versions share is worse than the active version 1's" in str(refused.value)
     assert f"down {figures['drop'] * 100:.1f} points" in str(refused.value)
     with sessions() as session:
-        result = config_store.publish(session, shuffled, "alice", "I know", NOW, force=True, settings=settings)
+        result = configuration.publish(session, shuffled, "alice", "I know", NOW, force=True, settings=settings)
         assert result.number == 2 and result.forced
         assert result.accuracy == figures["accuracy"] and result.active_accuracy == figures["active_accuracy"]
     with sessions() as session:
@@ -222,7 +223,7 @@ def test_a_version_that_evaluates_clearly_worse_is_refused_unless_forced(setting
         assert (entry.actor, entry.version) == ("alice", 2)
         assert entry.detail["forced"] is True
         assert entry.detail["changed"] == ["intents/greeting.yml", "intents/order_status.yml"]
-        assert config_store.active(session).evaluation["per_intent"].keys() >= {"greeting", "order_status"}
+        assert configuration.active(session).evaluation["per_intent"].keys() >= {"greeting", "order_status"}
 
 
 INVOICE_INTENT = {"intent": "invoice", "description": "客户要开发票", "marketing": False,
@@ -236,14 +237,14 @@ def with_invoice(files: ConfigFiles = BASE) -> ConfigFiles:
 
 def test_adding_an_intent_is_judged_on_the_intents_both_versions_share(settings: Settings, sessions) -> None:
     with sessions() as session:
-        result = config_store.publish(session, with_invoice(), "alice", "invoices", NOW, settings=settings)
+        result = configuration.publish(session, with_invoice(), "alice", "invoices", NOW, settings=settings)
         assert result.number == 2 and not result.forced
         assert result.accuracy < result.active_accuracy - 0.005  # overall accuracy fell: the old rule refused this
-        new, old = config_store.active(session).evaluation, config_store.get_version(session, 1).evaluation
+        new, old = configuration.active(session).evaluation, configuration.get_version(session, 1).evaluation
         shared = set(old["scores"])
-        assert config_store.shared_accuracy(new, shared) >= config_store.shared_accuracy(old, shared)
+        assert configuration.shared_accuracy(new, shared) >= configuration.shared_accuracy(old, shared)
         assert "invoice" in new["scores"] and "invoice" not in shared
-        entry = config_store.audit_entries(session, 1)[0]
+        entry = configuration.audit_entries(session, 1)[0]
         assert entry.detail["shared_accuracy"] >= entry.detail["active_shared_accuracy"] and entry.detail["forced"] is False
 
 
@@ -267,36 +268,36 @@ def test_compare_counts_only_items_of_shared_intents() -> None:
 
     active = figures(a=(9, 10), b=(8, 10), gone=(0, 10))
     draft = figures(a=(9, 10), b=(7, 10), new=(0, 10))
-    comparison = config_store.compare(draft, active)
+    comparison = configuration.compare(draft, active)
     assert comparison.shared == ("a", "b")
     assert (comparison.accuracy, comparison.active_accuracy, comparison.drop) == (0.8, 0.85, 0.05)
     assert comparison.worse
-    assert not config_store.compare(figures(a=(9, 10), b=(8, 10), new=(0, 10)), active).worse
-    assert config_store.compare(draft, None).accuracy is None and not config_store.compare(draft, None).worse
+    assert not configuration.compare(figures(a=(9, 10), b=(8, 10), new=(0, 10)), active).worse
+    assert configuration.compare(draft, None).accuracy is None and not configuration.compare(draft, None).worse
 
 
 def test_publish_reuses_an_evaluation_of_the_same_files_and_refreshes_an_old_format_one(
     settings: Settings, sessions, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     files = with_invoice()
-    _, figures = config_store.check(files, settings)
+    _, figures = configuration.check(files, settings)
     with sessions() as session:
-        config_store.get_version(session, 1).evaluation = {"accuracy": 0.5, "macro_f1": 0.5, "per_intent": {}}  # stored by older code
+        configuration.get_version(session, 1).evaluation = {"accuracy": 0.5, "macro_f1": 0.5, "per_intent": {}}  # stored by older code
         session.commit()
-        config_store.publish(session, files, "alice", "first", NOW, settings=settings, evaluation={**figures, "digest": files.digest})
-        refreshed = config_store.get_version(session, 1).evaluation
-        assert config_store.is_current(refreshed) and refreshed["accuracy"] > 0.5
-        assert "digest" not in config_store.active(session).evaluation
+        configuration.publish(session, files, "alice", "first", NOW, settings=settings, evaluation={**figures, "digest": files.digest})
+        refreshed = configuration.get_version(session, 1).evaluation
+        assert configuration.is_current(refreshed) and refreshed["accuracy"] > 0.5
+        assert "digest" not in configuration.active(session).evaluation
 
     again = ConfigFiles({**files.files, "intents/invoice.yml": files.files["intents/invoice.yml"] + "  - 开票\n"})
-    _, again_figures = config_store.check(again, settings)  # what the console remembers after "evaluate"
+    _, again_figures = configuration.check(again, settings)  # what the console remembers after "evaluate"
 
     def no_cross_validation(*args: object) -> dict:
         raise AssertionError("cross-validated again")
 
-    monkeypatch.setattr(config_store, "_evaluation_of", no_cross_validation)
+    monkeypatch.setattr(store, "_evaluation_of", no_cross_validation)
     with sessions() as session:
-        result = config_store.publish(session, again, "alice", "second", NOW, settings=settings, evaluation=again_figures)
+        result = configuration.publish(session, again, "alice", "second", NOW, settings=settings, evaluation=again_figures)
         assert result.number == 3 and result.accuracy == again_figures["accuracy"]
 
 
@@ -318,7 +319,7 @@ def test_publish_and_rollback_switch_every_running_instance(database_url: str) -
 
         assert draft_intent(first, "m1") != "store_hours"
         with instances[0].sessions() as session:
-            result = config_store.publish(session, with_store_hours(), "alice", "store hours", instances[0].clock(), settings=settings)
+            result = configuration.publish(session, with_store_hours(), "alice", "store hours", instances[0].clock(), settings=settings)
         assert result.number == 2
         assert wait_for(lambda: all("store_hours" in rt.pipeline.intents for rt in instances), 5)
         assert all(rt.drafting.pipeline is rt.pipeline and rt.config.number == 2 for rt in instances)
@@ -326,12 +327,12 @@ def test_publish_and_rollback_switch_every_running_instance(database_url: str) -
         assert draft_intent(second, "m3") == "store_hours"
 
         with instances[1].sessions() as session:
-            config_store.rollback(session, 1, "bob", instances[1].clock())
+            configuration.rollback(session, 1, "bob", instances[1].clock())
         assert wait_for(lambda: all("store_hours" not in rt.pipeline.intents for rt in instances), 5)
         assert draft_intent(second, "m4") != "store_hours"
         assert draft_intent(first, "m5") != "store_hours"
         with instances[0].sessions() as session:
-            assert [(a.action, a.actor, a.version) for a in reversed(config_store.audit_entries(session))] == [
+            assert [(a.action, a.actor, a.version) for a in reversed(configuration.audit_entries(session))] == [
                 ("initial", "system", 1), ("publish", "alice", 2), ("rollback", "bob", 1),
             ]
 
@@ -347,11 +348,11 @@ def test_a_version_that_fails_to_load_keeps_the_old_pipeline(settings: Settings,
                                    digest="x", author="mallory", note="", created_at=NOW)
             session.add(broken)
             session.commit()
-            config_store.rollback(session, 2, "mallory", NOW)
+            configuration.rollback(session, 2, "mallory", NOW)
         assert rt.config.poll() is False
         assert rt.pipeline is old and rt.config.number == 1
         assert "could not be loaded; keeping version 1" in caplog.text
         with rt.sessions() as session:
-            config_store.publish(session, with_store_hours(), "alice", "store hours", NOW, force=True, settings=settings)
+            configuration.publish(session, with_store_hours(), "alice", "store hours", NOW, force=True, settings=settings)
         assert rt.config.poll() is True
         assert "store_hours" in rt.pipeline.intents and rt.drafting.pipeline is rt.pipeline

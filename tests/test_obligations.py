@@ -11,13 +11,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot import config_store
+from bot.services import configuration
 from bot.app import create_app
 from bot.cli import app as cli
 from bot.config import Settings
-from bot.config_store import ConfigFiles
+from bot.services.configuration import ConfigFiles
 from bot.db.models import AuditLog, ConfigVersion, Draft, OptOut
-from bot.obligations import ObligationRefused, guard, ledger
+from bot.services.configuration.obligations import ObligationRefused, guard, ledger
 from tests.conftest import bearer, make_settings, run_jobs, runtime
 from tests.console.conftest import Admin, make_account, sign_in
 
@@ -75,7 +75,7 @@ def test_the_inbox_click_that_breaks_an_opt_out_is_refused_and_force_does_not_ov
         assert "应识别为「退订」（opt_out）" in page and "未识别" in page
         assert 'name="force"' not in page  # no override is offered
     with runtime(client).sessions() as session:
-        assert config_store.active(session).number == 1 and len(config_store.versions(session)) == 1
+        assert configuration.active(session).number == 1 and len(configuration.versions(session)) == 1
         entry = session.scalar(select(AuditLog).where(AuditLog.action == "refused").order_by(AuditLog.id.desc()))
         assert entry.detail["overridable"] is False and any(OPT_OUT in p for p in entry.detail["problems"])
     # the same message still drafts as an opt-out: nothing live changed
@@ -113,9 +113,9 @@ def test_import_and_rollback_pass_the_same_gate(admin: Admin, shipped: Settings,
     refused = admin.post("/admin/versions/2/rollback")
     assert refused.status_code == 422 and OPT_OUT in html.unescape(refused.text)
     with rt.sessions() as session:
-        assert config_store.active(session).number == 1
+        assert configuration.active(session).number == 1
         with pytest.raises(ObligationRefused):
-            config_store.rollback(session, 2, "cli", rt.clock(), settings=shipped)
+            configuration.rollback(session, 2, "cli", rt.clock(), settings=shipped)
 
 
 def test_examples_of_guarded_intents_and_removing_them_are_checked(client: TestClient, shipped: Settings) -> None:

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from bot.api.deps import RuntimeDep
-from bot.config_store import active
+from bot.services.configuration import active
 from bot.db.queue import pending_count
 
 router = APIRouter(tags=["operations"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from bot.config_store import INTENTS, PERSONAS, ConfigFiles
+from bot.services.configuration import INTENTS, PERSONAS, ConfigFiles
 
 
 def intent_path(intent: str) -> str:

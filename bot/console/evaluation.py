@@ -1,6 +1,6 @@
 """Train and evaluate in the console: cross-validate the draft, compare it with the active version, draw it.
 
-An evaluation is 5-fold cross-validation of the draft's intents (config_store.evaluate): each
+An evaluation is 5-fold cross-validation of the draft's intents (configuration.evaluate): each
 example is predicted by a model that never saw it, so the figures say how the classifier does on
 messages it has not met. Only numbers are stored (workspace.remember_evaluation, and with every
 published version); the two charts are drawn from them as inline SVG with each page, so nothing
@@ -16,9 +16,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot import config_store
+from bot.services import configuration
 from bot.config import Settings
-from bot.config_store import Comparison, ConfigFiles
+from bot.services.configuration import Comparison, ConfigFiles
 from bot.console import workspace
 from bot.console.intent_files import read_intents
 from bot.db.models import ConfigVersion
@@ -34,16 +34,16 @@ def run(session: Session, settings: Settings, *, user: str, now: datetime,
     intents do not load. The active version's figures are computed too if it has none yet, so the
     comparison is ready; when the draft equals the active version one cross-validation serves both."""
     files = workspace.load(session, now).files
-    active = config_store.active(session)
+    active = configuration.active(session)
     session.commit()  # no transaction stays open during the seconds of cross-validation
     started = timer()
-    figures = config_store.evaluate(files, settings)
-    if active is not None and not config_store.is_current(active.evaluation):
+    figures = configuration.evaluate(files, settings)
+    if active is not None and not configuration.is_current(active.evaluation):
         if active.digest == files.digest:
             active.evaluation = figures
             session.commit()
         else:
-            config_store.version_evaluation(session, active, settings)
+            configuration.version_evaluation(session, active, settings)
     figures = {**figures, "seconds": round(timer() - started, 1), "evaluated_at": now.isoformat(), "evaluated_by": user}
     workspace.remember_evaluation(session, files, figures, now)
     return figures
@@ -51,13 +51,13 @@ def run(session: Session, settings: Settings, *, user: str, now: datetime,
 
 def draft_figures(draft: workspace.Workspace) -> dict | None:
     """The draft's remembered figures, if they are of its current files and complete enough to show."""
-    return draft.evaluation if config_store.is_current(draft.evaluation) else None
+    return draft.evaluation if configuration.is_current(draft.evaluation) else None
 
 
 def active_figures(session: Session) -> tuple[ConfigVersion | None, dict | None]:
     """The active version and its stored figures (None when it has not been evaluated in this format yet)."""
-    version = config_store.active(session)
-    if version is None or not config_store.is_current(version.evaluation):
+    version = configuration.active(session)
+    if version is None or not configuration.is_current(version.evaluation):
         return version, None
     return version, version.evaluation
 
@@ -113,7 +113,7 @@ def difference(figures: dict, active: dict, active_version: int) -> Difference:
         rows.append(IntentChange(intent, status, new, old))
     rows.sort(key=lambda row: (ORDER.index(row.status), row.delta or 0.0, row.intent))
     return Difference(
-        active_version=active_version, comparison=config_store.compare(figures, active),
+        active_version=active_version, comparison=configuration.compare(figures, active),
         accuracy=figures["accuracy"], active_accuracy=active["accuracy"],
         macro_f1=figures["macro_f1"], active_macro_f1=active["macro_f1"], rows=rows,
     )

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from bot.config_store import ConfigFiles
+from bot.services.configuration import ConfigFiles
 from bot.console.config_paths import intent_path, persona_names, template_path
 from bot.console.intent_files import ALWAYS_ON, EditRefused, IntentDoc, IntentSet, dump_intent, read_intents
 from bot.nlu.intents import FALLBACK, MAX_DISPLAY_NAME, MIN_EXAMPLES

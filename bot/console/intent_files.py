@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import yaml
 from pydantic import ValidationError
 
-from bot.config_store import ConfigFiles
+from bot.services.configuration import ConfigFiles
 from bot.console.config_paths import intent_files, intent_path
 from bot.errors import Refused, schema_error
 from bot.nlu.intents import MIN_EXAMPLES, IntentFile

@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.config_store import ConfigFiles
+from bot.services.configuration import ConfigFiles
 from bot.console.intent_editing import split_examples
 from bot.console.intent_files import read_intents
 from bot.db.models import AuditLog, Draft

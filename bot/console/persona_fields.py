@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from bot.config_store import PERSONAS, ConfigFiles
+from bot.services.configuration import PERSONAS, ConfigFiles
 from bot.console.config_paths import own_templates, persona_names, persona_yml
 from bot.errors import DataFileError, Refused
 from bot.persona.styles import ARCHETYPES, DEFAULT, Persona, PersonaLinkError, parse_persona, personas_from

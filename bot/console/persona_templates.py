@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config_store import ConfigFiles
+from bot.services.configuration import ConfigFiles
 from bot.console.config_paths import intent_files, persona_names, template_path
 from bot.console.intent_files import read_intents
 from bot.console.persona_fields import chain

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from bot.config_store import ConfigFiles
+from bot.services.configuration import ConfigFiles
 from bot.console.intent_files import read_intents
 from bot.db.models import Draft
 from bot.nlu.entities import Catalog, extract_entities

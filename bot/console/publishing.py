@@ -1,7 +1,7 @@
 """What the publish, versions and audit pages show, in plain Chinese: the draft's changes as diffs,
 why a publish was refused, the list of versions and the audit trail.
 
-Everything here reads; writing goes through workspace (publish, rollback, discard) and config_store.
+Everything here reads; writing goes through workspace (publish, rollback, discard) and configuration.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot import config_store, timefmt
-from bot.config_store import ConfigFiles, ConfigRefused
+from bot import timefmt
+from bot.services import configuration
+from bot.services.configuration import ConfigFiles, ConfigRefused
 from bot.console.workspace import Workspace
 from bot.db.models import AuditLog
-from bot.obligations import ObligationRefused
+from bot.services.configuration.obligations import ObligationRefused
 
 AUDIT_LIMIT = 200  # the audit page shows the newest entries; older ones stay in the database
 MAX_DIFF_LINES = 400  # a huge change (a whole new persona) is listed, not printed in full
@@ -63,8 +64,8 @@ class FileChange:
 
 def draft_changes(session: Session, draft: Workspace) -> list[FileChange]:
     """Each file the draft adds, removes or changes compared with the version it started from."""
-    base = config_store.get_version(session, draft.base_version)
-    before = config_store.files_of(base).files if base else {}
+    base = configuration.get_version(session, draft.base_version)
+    before = configuration.files_of(base).files if base else {}
     after = draft.files.files
     changes = []
     for kind in ("changed", "added", "removed"):
@@ -81,7 +82,7 @@ def draft_changes(session: Session, draft: Workspace) -> list[FileChange]:
 
 
 def same_as_active(session: Session, files: ConfigFiles) -> bool:
-    active = config_store.active(session)
+    active = configuration.active(session)
     return active is not None and active.digest == files.digest
 
 
@@ -128,12 +129,12 @@ class VersionRow:
 
 def version_rows(session: Session, timezone: str) -> list[VersionRow]:
     """Every version, newest first."""
-    active = config_store.active(session)
+    active = configuration.active(session)
     return [
         VersionRow(number=v.number, author=v.author, at=local_time(v.created_at, timezone), note=v.note or "",
                    accuracy=(v.evaluation or {}).get("accuracy"), active=active is not None and v.id == active.id,
                    files=len(v.files))
-        for v in reversed(config_store.versions(session))
+        for v in reversed(configuration.versions(session))
     ]
 
 
@@ -153,7 +154,7 @@ class AuditRow:
 
 def audit_rows(session: Session, timezone: str, *, action: str | None = None, limit: int = 200) -> list[AuditRow]:
     """The newest audit entries (optionally of one action) with their details in words."""
-    return [_audit_row(entry, timezone) for entry in config_store.audit_entries(session, limit, action=action)]
+    return [_audit_row(entry, timezone) for entry in configuration.audit_entries(session, limit, action=action)]
 
 
 def _audit_row(entry: AuditLog, timezone: str) -> AuditRow:

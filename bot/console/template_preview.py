@@ -1,6 +1,6 @@
 """Template previews in the console: a template rendered in the draft's configuration, with its problems.
 
-A preview materialises the draft's persona_styles with the edited template substituted and renders
+A preview takes the draft's persona_styles with the edited template substituted and renders
 it with the real `Renderer` and linter, in a child process with hard limits (`template_sandbox`),
 because a template typed in a browser is untrusted code. Nothing here raises for a bad template:
 every failure becomes an `Issue` (a Chinese label, the file and line, a hint) the page can show
@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config_store import PERSONAS, ConfigFiles
+from bot.services.configuration import PERSONAS, ConfigFiles
 from bot.console import template_sandbox
-from bot.console.config_paths import persona_styles, template_path
+from bot.console.config_paths import template_path
 from bot.console.persona_templates import intent_names, normalise_source, template_source, with_template
 from bot.console.preview_messages import Example
 from bot.persona.bounds import Limits
@@ -176,10 +176,9 @@ class Preview:
 
 
 def _sandboxed(files: ConfigFiles, task: dict[str, Any], timeout: float | None) -> dict[str, Any]:
-    """Materialise the draft's persona_styles and run a task on it in the child process."""
-    with persona_styles(files).materialise() as folder:
-        options = {} if timeout is None else {"timeout": timeout}
-        return template_sandbox.run({**task, "personas_dir": str(folder.personas_dir)}, **options)
+    """Run a task on the draft's persona_styles files in the child process."""
+    options = {} if timeout is None else {"timeout": timeout}
+    return template_sandbox.run({**task, "persona_files": files.persona_texts()}, **options)
 
 
 def preview(files: ConfigFiles, persona: str, intent: str, text: str, examples: list[Example], *,

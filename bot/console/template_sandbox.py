@@ -11,8 +11,8 @@ types next, before anything is saved; the child
 - returns at most OUTPUT_CAP characters of each draft.
 
 The parent calls `run(task)`; the child (`python -m bot.console.template_sandbox`) reads the task
-as JSON on stdin and writes the answer as JSON on stdout. Tasks name a materialised
-persona_styles folder; rendering goes through the real `Renderer` and linter.
+as JSON on stdin and writes the answer as JSON on stdout. Tasks carry the persona_styles files
+(`persona_files`: path under persona_styles/ -> text); rendering goes through the real `Renderer` and linter.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from bot.nlu.intents import FALLBACK, Intent
 from bot.persona.bounds import BoundsExceeded
 from bot.persona.lint import SAMPLE_CONTEXTS, Problem, lint, lint_intents
 from bot.persona.render import Renderer
-from bot.persona.styles import PersonaBook, load_personas
+from bot.persona.styles import PersonaBook, personas_from
+
+WHERE = "persona_styles"  # how file names read: persona_styles/<persona>/templates/<intent>.j2
 
 OUTPUT_CAP = 2000  # characters of one rendered draft sent back (its full length is reported too)
 LINT_SECONDS = 4.0  # budget of the linter over one persona (each render has its own bounds)
@@ -96,7 +98,7 @@ def _limit_resources() -> None:
             pass
 
 
-def describe(exc: BaseException, personas_dir: Path) -> dict[str, Any]:
+def describe(exc: BaseException) -> dict[str, Any]:
     """An error as data: its kind, message, and the template file and line it happened at."""
     cause = exc.__cause__ or exc
     kind = {TemplateSyntaxError: "syntax", UndefinedError: "undefined", SecurityError: "security",
@@ -114,23 +116,21 @@ def describe(exc: BaseException, personas_dir: Path) -> dict[str, Any]:
         tb = tb.tb_next
     message = cause.message if isinstance(cause, TemplateSyntaxError) and cause.message else str(cause)
     return {"kind": kind, "type": type(cause).__name__, "message": message[:500] or type(cause).__name__,
-            "file": _relative(file, personas_dir), "line": line}
+            "file": _relative(file), "line": line}
 
 
-def _relative(file: str | None, personas_dir: Path) -> str | None:
+def _relative(file: str | None) -> str | None:
+    """A template file as named under persona_styles/ (lucky/templates/x.j2)."""
     if not file:
         return None
-    try:
-        return Path(file).resolve().relative_to(personas_dir.resolve()).as_posix()
-    except ValueError:
-        return Path(file).name
+    return file.removeprefix(f"{WHERE}/")
 
 
-def _render(renderer: Renderer, persona: str, intent: str, variation: str, context: dict, personas_dir: Path) -> dict:
+def _render(renderer: Renderer, persona: str, intent: str, variation: str, context: dict) -> dict:
     try:
         text = renderer.render(persona=persona, intent=intent, context=context, only=variation).text
     except Exception as exc:
-        return {"variation": variation, "text": None, "chars": 0, "error": describe(exc, personas_dir)}
+        return {"variation": variation, "text": None, "chars": 0, "error": describe(exc)}
     return {"variation": variation, "text": text[:OUTPUT_CAP], "chars": len(text), "error": None}
 
 
@@ -154,26 +154,25 @@ def _problem(problem: Problem) -> dict[str, str]:
 
 def preview(task: dict[str, Any]) -> dict[str, Any]:
     """Every variation of persona x intent for each context, the render failures, and the linter's findings."""
-    personas_dir = Path(task["personas_dir"])
     persona, intent = task["persona"], task["intent"]
-    book = load_personas(personas_dir)
+    book = personas_from(task["persona_files"], where=WHERE)
     renderer = Renderer(book)
     answer: dict[str, Any] = {"max_chars": book[persona].max_chars, "variations": [], "renders": [], "broken": [],
                               "problems": [], "template": None, "error": None}
     try:
-        answer["template"] = _relative(renderer.template_for(persona, intent).filename, personas_dir)
+        answer["template"] = _relative(renderer.template_for(persona, intent).filename)
         variations = renderer.variations(persona, intent)
     except Exception as exc:
-        answer["error"] = describe(exc, personas_dir)
+        answer["error"] = describe(exc)
         return answer
     if not variations:
         answer["error"] = {"kind": "variations", "type": "", "message": "no variation blocks", "file": answer["template"], "line": None}
         return answer
     answer["variations"] = variations
-    answer["renders"] = [[_render(renderer, persona, intent, v, context, personas_dir) for v in variations]
+    answer["renders"] = [[_render(renderer, persona, intent, v, context) for v in variations]
                          for context in task["contexts"]]
     broken: dict[tuple, dict] = {}
-    checks = [[_render(renderer, persona, intent, v, context, personas_dir) for v in variations] for context in SAMPLE_CONTEXTS]
+    checks = [[_render(renderer, persona, intent, v, context) for v in variations] for context in SAMPLE_CONTEXTS]
     for row in [*answer["renders"], *checks]:
         for cell in row:
             if cell["error"]:
@@ -189,18 +188,17 @@ def preview(task: dict[str, Any]) -> dict[str, Any]:
 
 def survey(task: dict[str, Any]) -> dict[str, Any]:
     """For one persona and every intent: the template used, its variations, errors and lint findings."""
-    personas_dir = Path(task["personas_dir"])
     persona, intents = task["persona"], task["intents"]
-    book = load_personas(personas_dir)
+    book = personas_from(task["persona_files"], where=WHERE)
     renderer = Renderer(book)
     templates: dict[str, dict[str, Any]] = {}
     for intent in intents:
         entry: dict[str, Any] = {"template": None, "variations": 0, "error": None, "problems": []}
         try:
-            entry["template"] = _relative(renderer.template_for(persona, intent).filename, personas_dir)
+            entry["template"] = _relative(renderer.template_for(persona, intent).filename)
             entry["variations"] = len(renderer.variations(persona, intent))
         except Exception as exc:
-            entry["error"] = describe(exc, personas_dir)
+            entry["error"] = describe(exc)
         templates[intent] = entry
     problems = _lint(book, renderer, persona, intents)
     for intent, entry in templates.items():
@@ -218,9 +216,9 @@ def main() -> None:
         answer = TASKS[task["op"]](task)
     except DataFileError as exc:
         answer = {"error": {"kind": "data", "type": "DataFileError", "message": exc.problem,
-                            "file": _relative(exc.path, Path(task["personas_dir"])), "line": None, "item": exc.item}}
+                            "file": _relative(exc.path), "line": None, "item": exc.item}}
     except Exception as exc:  # the answer must always arrive: anything else becomes a described error
-        answer = {"error": describe(exc, Path(task["personas_dir"]))}
+        answer = {"error": describe(exc)}
     sys.stdout.write(json.dumps(answer, ensure_ascii=False))
 
 

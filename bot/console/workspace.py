@@ -2,7 +2,7 @@
 
 There is one draft for the whole team (the `config_draft` row): it starts as a copy of the active
 version and every save replaces its files and writes an audit row naming what changed. Publishing
-goes through `config_store.publish` (check, held-out comparison, new version) and then the draft
+goes through `configuration.publish` (check, held-out comparison, new version) and then the draft
 starts over from the version it produced; discarding starts it over from the active version.
 """
 
@@ -13,11 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot import config_store
+from bot.services import configuration
 from bot.config import Settings
-from bot.config_store import ConfigFiles, ConfigRefused, PublishResult
+from bot.services.configuration import ConfigFiles, ConfigRefused, PublishResult
 from bot.db.models import AuditLog, ConfigDraft
-from bot.obligations import ObligationRefused
+from bot.services.configuration.obligations import ObligationRefused
 
 DRAFT_ID = 1
 
@@ -42,7 +42,7 @@ class Workspace:
 def _row(session: Session, now: datetime) -> ConfigDraft:
     row = session.get(ConfigDraft, DRAFT_ID)
     if row is None:
-        active = config_store.active(session)
+        active = configuration.active(session)
         if active is None:
             raise ConfigRefused(["no active configuration version yet"])
         row = ConfigDraft(id=DRAFT_ID, base_version=active.number, files=dict(active.files), updated_by=active.author,
@@ -56,12 +56,12 @@ def load(session: Session, now: datetime) -> Workspace:
     """The draft (created from the active version the first time)."""
     row = _row(session, now)
     files = ConfigFiles(dict(row.files))
-    base = config_store.get_version(session, row.base_version)
-    active = config_store.active(session)
+    base = configuration.get_version(session, row.base_version)
+    active = configuration.active(session)
     evaluation = row.evaluation if row.evaluation and row.evaluation.get("digest") == files.digest else None
     return Workspace(files=files, base_version=row.base_version, active_version=active.number if active else 0,
                      updated_by=row.updated_by, updated_at=row.updated_at, evaluation=evaluation,
-                     changed=files.changes_from(config_store.files_of(base) if base else None))
+                     changed=files.changes_from(configuration.files_of(base) if base else None))
 
 
 def save(session: Session, files: ConfigFiles, *, user: str, what: str, now: datetime) -> Workspace:
@@ -87,7 +87,7 @@ def remember_evaluation(session: Session, files: ConfigFiles, evaluation: dict, 
 
 def discard(session: Session, *, user: str, now: datetime) -> Workspace:
     """Start the draft over from the active version (commits)."""
-    active = config_store.active(session)
+    active = configuration.active(session)
     row = _row(session, now)
     session.add(AuditLog(at=now, actor=user, action="discard", version=None,
                          detail={"base_version": row.base_version, "active_version": active.number}))
@@ -107,7 +107,7 @@ def publish(session: Session, settings: Settings, *, user: str, note: str, force
     remembered = row.evaluation if row.evaluation and row.evaluation.get("digest") == files.digest else None
     session.commit()  # no transaction stays open during the checks
     try:
-        result = config_store.publish(session, files, user, note, now, force, settings=settings, evaluation=remembered)
+        result = configuration.publish(session, files, user, note, now, force, settings=settings, evaluation=remembered)
     except ConfigRefused as exc:
         session.rollback()
         session.add(AuditLog(at=now, actor=user, action="refused", version=None,
@@ -122,15 +122,15 @@ def publish(session: Session, settings: Settings, *, user: str, note: str, force
 
 
 def rollback(session: Session, number: int, *, user: str, now: datetime, settings: Settings | None = None) -> bool:
-    """Make an earlier version active (config_store.rollback, audited; commits). Returns True when the
+    """Make an earlier version active (configuration.rollback, audited; commits). Returns True when the
     draft was kept because it holds unpublished changes; a draft without changes follows the version
     rolled back to, so the next edit starts from what is live."""
     row = _row(session, now)
-    base = config_store.get_version(session, row.base_version)
+    base = configuration.get_version(session, row.base_version)
     unchanged = base is not None and base.digest == ConfigFiles(dict(row.files)).digest
     session.commit()  # no transaction stays open during the obligation check
     try:
-        version = config_store.rollback(session, number, user, now, settings=settings)
+        version = configuration.rollback(session, number, user, now, settings=settings)
     except ObligationRefused as exc:
         session.rollback()
         session.add(AuditLog(at=now, actor=user, action="refused", version=None,
@@ -140,7 +140,7 @@ def rollback(session: Session, number: int, *, user: str, now: datetime, setting
     if not unchanged:
         return True
     row = _row(session, now)
-    evaluation = {**version.evaluation, "digest": version.digest} if config_store.is_current(version.evaluation) else None
+    evaluation = {**version.evaluation, "digest": version.digest} if configuration.is_current(version.evaluation) else None
     _reset(row, version.number, dict(version.files), user, now, evaluation=evaluation)
     session.commit()
     return False

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 import yaml
 from fastapi.testclient import TestClient
 
-from bot import config_store
-from bot.config_store import ConfigFiles
+from bot.services import configuration
+from bot.services.configuration import ConfigFiles
 from bot.console import workspace
 from tests.conftest import runtime
 from tests.console.conftest import Admin
@@ -54,11 +54,11 @@ def test_evaluating_the_draft_stores_its_figures_and_shows_them(admin: Admin) ->
     rt = runtime(admin.client)
     with rt.sessions() as session:
         figures = workspace.load(session, rt.clock()).evaluation
-        assert config_store.is_current(figures) and figures["evaluated_by"] == "lin" and figures["seconds"] >= 0
+        assert configuration.is_current(figures) and figures["evaluated_by"] == "lin" and figures["seconds"] >= 0
         assert sorted(figures["scores"]) == ["complaint", "greeting", "order_status", "promotion_inquiry"]
         assert len(figures["confusion"]) == len(figures["labels"]) and figures["curve"]
         # the draft equals the active version: one cross-validation gave the active version its figures too
-        assert config_store.active(session).evaluation["accuracy"] == figures["accuracy"]
+        assert configuration.active(session).evaluation["accuracy"] == figures["accuracy"]
 
     page = admin.client.get("/admin/evaluate?ok=evaluated")
     assert page.status_code == 200 and "评估完成" in page.text
@@ -101,7 +101,7 @@ def test_the_difference_from_the_active_version_lists_worse_new_and_removed_inte
 
     rt = runtime(admin.client)
     with rt.sessions() as session:  # the active version's figures were computed and kept for next time
-        assert config_store.is_current(config_store.active(session).evaluation)
+        assert configuration.is_current(configuration.active(session).evaluation)
 
     edit_draft(admin.client, lambda files: {path: text for path, text in add_invoice(files).items()
                                             if path != "intents/promotion_inquiry.yml"})

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.config_store import ConfigFiles
+from bot.services import configuration
+from bot.services.configuration import ConfigFiles, ConfigRefused
 from bot.console import intent_editing as editing
 from bot.console.intent_files import EditRefused, IntentDoc, dump_intent, read_intents
 from bot.errors import DataFileError
 from bot.nlu.intents import MIN_EXAMPLES, load_intent, load_intents
 from bot.persona.lint import lint
 from bot.persona.render import Renderer
-from bot.persona.styles import load_personas
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -31,10 +31,8 @@ def examples(files: ConfigFiles, intent: str) -> tuple[str, ...]:
 
 def loads_and_lints(files: ConfigFiles) -> list:
     """What publishing requires of the files: the loaders accept them and lint finds no error."""
-    with files.materialise() as folder:
-        intents = load_intents(folder.intents_dir)
-        book = load_personas(folder.personas_dir)
-        errors = [p for p in lint(book, Renderer(book), intents) if p.severity == "error"]
+    intents, book = configuration.load(files)
+    errors = [p for p in lint(book, Renderer(book), intents) if p.severity == "error"]
     assert errors == []
     return intents
 
@@ -142,7 +140,7 @@ def test_create_an_intent_with_starter_templates(files: ConfigFiles) -> None:
         assert edit.files.files[f"persona_styles/{persona}/templates/gift_card.j2"] == \
             files.files[f"persona_styles/{persona}/templates/fallback.j2"]
     assert doc.warnings() == [f"只有 0 条例句，至少要 {MIN_EXAMPLES} 条才能发布。请再添加 {MIN_EXAMPLES} 条，或先停用这个意图。"]
-    with pytest.raises(DataFileError, match="needs at least 5 examples"):
+    with pytest.raises(ConfigRefused, match="needs at least 5 examples"):
         loads_and_lints(edit.files)
     filled = editing.add_examples(edit.files, "gift_card", "礼品卡怎么买\n礼品卡能送人吗\n礼品卡有效期多久\n礼品卡能退吗\n礼品卡余额怎么查").files
     intents = loads_and_lints(filled)

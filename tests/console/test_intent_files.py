@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.config_store import ConfigFiles
+from bot.services.configuration import ConfigFiles
 from bot.console.intent_editing import clean_example
 from bot.console.intent_files import IntentDoc, dump_intent, parse_intent, read_intents
 from bot.nlu.intents import MIN_EXAMPLES, load_intent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot import config_store
+from bot.services import configuration
 from bot.console.intent_files import read_intents
 from bot.console import workspace
 from bot.db.models import AuditLog
@@ -21,7 +21,7 @@ def draft_files(admin: Admin):  # noqa: ANN201
 def active_files(admin: Admin):  # noqa: ANN201
     rt = runtime(admin.client)
     with rt.sessions() as session:
-        return config_store.files_of(config_store.active(session))
+        return configuration.files_of(configuration.active(session))
 
 
 def examples(admin: Admin, intent: str) -> tuple[str, ...]:
@@ -30,7 +30,7 @@ def examples(admin: Admin, intent: str) -> tuple[str, ...]:
 
 def last_edit(admin: Admin) -> str:
     with runtime(admin.client).sessions() as session:
-        entry = config_store.audit_entries(session, limit=1)[0]
+        entry = configuration.audit_entries(session, limit=1)[0]
         assert isinstance(entry, AuditLog) and entry.action == "edit" and entry.actor == "lin"
         return entry.detail["what"]
 
@@ -53,7 +53,7 @@ def test_the_list_shows_every_intent_with_counts_and_where_f1_comes_from(admin: 
 def test_the_list_falls_back_to_the_active_versions_f1_and_filters(admin: Admin) -> None:
     rt = runtime(admin.client)
     with rt.sessions() as session:
-        config_store.active(session).evaluation = {"accuracy": 0.8, "per_intent": {"complaint": 0.5}}
+        configuration.active(session).evaluation = {"accuracy": 0.8, "per_intent": {"complaint": 0.5}}
         session.commit()
     page = admin.client.get("/admin/intents?q=快遞")  # 繁体 finds 简体
     assert "线上版本 1 的评估" in page.text

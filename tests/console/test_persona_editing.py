@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.config_store import ConfigFiles
+from bot.services.configuration import ConfigFiles
 from bot.console import config_paths, persona_fields, persona_templates, preview_messages, template_preview, template_sandbox
 from bot.console.persona_fields import FieldErrors
 from bot.console.preview_messages import Example
 from bot.db.models import Draft
 from bot.persona.render import Renderer
-from bot.persona.styles import load_personas
+from bot.persona.styles import personas_from
 from tests.conftest import run_jobs, runtime
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
@@ -29,10 +29,8 @@ def files() -> ConfigFiles:
 
 
 def book_of(files: ConfigFiles):  # noqa: ANN201
-    with files.materialise() as folder:
-        book = load_personas(folder.personas_dir)
-        renderer = Renderer(book)
-        return book, renderer.render(persona="lucky", intent="greeting", context={}, only="v1").text
+    book = personas_from(files.persona_texts())
+    return book, Renderer(book).render(persona="lucky", intent="greeting", context={}, only="v1").text
 
 
 # ----- persona fields --------------------------------------------------------------------------------

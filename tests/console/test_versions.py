@@ -10,7 +10,8 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot import config_store
+from bot.services import configuration
+from bot.services.configuration import store
 from bot.console import workspace
 from bot.db.models import AuditLog
 from bot.config import Settings
@@ -31,13 +32,13 @@ def settings(database_url: str) -> Settings:
 def audit(client: TestClient) -> list[AuditLog]:
     rt = runtime(client)
     with rt.sessions() as session:
-        return list(reversed(config_store.audit_entries(session)))
+        return list(reversed(configuration.audit_entries(session)))
 
 
 def active_number(client: TestClient) -> int:
     rt = runtime(client)
     with rt.sessions() as session:
-        return config_store.active(session).number
+        return configuration.active(session).number
 
 
 def draft_of(client: TestClient) -> workspace.Workspace:
@@ -67,7 +68,7 @@ def test_publishing_makes_a_new_active_version_reusing_the_drafts_evaluation(adm
     def no_cross_validation(*args: object) -> dict:
         raise AssertionError("the draft's remembered evaluation should have been used")
 
-    monkeypatch.setattr(config_store, "_evaluation_of", no_cross_validation)
+    monkeypatch.setattr(store, "_evaluation_of", no_cross_validation)
     published = admin.post("/admin/versions/publish", {"note": "  新增发票意图  "})
     assert published.status_code == 303 and published.headers["location"] == "/admin/versions?ok=published&v=2"
     page = admin.client.get(published.headers["location"])

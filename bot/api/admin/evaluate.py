@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.api.admin.common import COOKIE_PATH, AdminDep, AdminWriterDep, page
 from bot.api.deps import RuntimeDep, SessionDep
-from bot.config_store import ConfigRefused
+from bot.services.configuration import ConfigRefused
 from bot.console import evaluation, workspace
 from bot.console.evaluation_charts import evaluation_charts
 from bot.console.publishing import local_time

@@ -16,10 +16,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from bot import config_store
+from bot.services import configuration
 from bot.api.admin.common import COOKIE_PATH, AdminDep, AdminWriterDep, page
 from bot.api.deps import RuntimeDep, SessionDep
-from bot.config_store import ConfigFiles
+from bot.services.configuration import ConfigFiles
 from bot.console import intent_editing as editing
 from bot.console import workspace
 from bot.console.config_paths import persona_names, template_path
@@ -60,7 +60,7 @@ def _scores(session: Session, draft: workspace.Workspace) -> tuple[dict[str, flo
     """Per-intent F1 from the draft's last evaluation, else the active version's, and a line saying which."""
     if draft.evaluation and draft.evaluation.get("per_intent"):
         return draft.evaluation["per_intent"], "F1 来自草稿最近一次评估。"
-    active = config_store.active(session)
+    active = configuration.active(session)
     if active is not None and active.evaluation and active.evaluation.get("per_intent"):
         return (active.evaluation["per_intent"],
                 f"F1 来自线上版本 {active.number} 的评估；草稿改动后尚未评估，去“训练评估”运行一次即可看到草稿的分数。")

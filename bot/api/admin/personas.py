@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.api.admin.common import COOKIE_PATH, AdminDep, AdminWriterDep, page, templates
 from bot.api.deps import RuntimeDep, SessionDep
-from bot.config_store import ConfigFiles
+from bot.services.configuration import ConfigFiles
 from bot.console import config_paths, persona_fields, persona_templates, preview_messages, template_preview, workspace
 from bot.db.accounts import ConsoleUser
 from bot.nlu.intents import FALLBACK

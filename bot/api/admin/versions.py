@@ -14,14 +14,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from bot import config_store
+from bot.services import configuration
 from bot.api.admin.common import COOKIE_PATH, AdminDep, AdminWriterDep, page
 from bot.api.deps import RuntimeDep, SessionDep
-from bot.config_store import ConfigRefused
+from bot.services.configuration import ConfigRefused
 from bot.console import evaluation, publishing, workspace
 from bot.console.publishing import Refusal
 from bot.db.accounts import ConsoleUser
-from bot.obligations import ObligationRefused
+from bot.services.configuration.obligations import ObligationRefused
 from bot.wiring import Runtime
 
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
@@ -86,7 +86,7 @@ def publish_draft(
 @router.post("/versions/{number}/rollback", response_model=None)
 def rollback(request: Request, number: int, runtime: RuntimeDep, session: SessionDep, user: AdminWriterDep) -> Response:
     """Make an earlier version active again; a draft with unpublished changes is kept and the page says so."""
-    version, active = config_store.get_version(session, number), config_store.active(session)
+    version, active = configuration.get_version(session, number), configuration.active(session)
     if version is None:
         return _page(request, runtime, session, user, status_code=404, error=f"没有版本 {number}。")
     try:

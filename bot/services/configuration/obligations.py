@@ -30,11 +30,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.config_store import ConfigFiles, ConfigRefused
+from bot.services.configuration.files import INTENTS, ConfigFiles
+from bot.services.configuration.store import ConfigRefused
 from bot.db.models import Draft, Message, OptOut
 from bot.errors import DataFileError
 from bot.nlu.classifier import IntentClassifier, Prediction
-from bot.nlu.intents import FALLBACK, Intent, load_intents
+from bot.nlu.intents import FALLBACK, Intent, intents_from
 from bot.nlu.normalise import normalise
 
 GUARDED = ("opt_out", "complaint", "human_agent")  # opt-out ledger, urgent apology, hand-off to a person
@@ -65,7 +66,7 @@ def guard(session: Session, files: ConfigFiles, settings: Settings, *, live: Con
     """Raise ObligationRefused when `files` would no longer read a guarded message as its intent.
 
     `live` is the configuration now active (None before the first version). Files that do not load
-    are left to `config_store.check`, which refuses them with the file and item named.
+    are left to `configuration.check`, which refuses them with the file and item named.
     """
     new_intents = _intents(files)
     if new_intents is None:
@@ -125,11 +126,10 @@ def ledger(session: Session) -> list[Guarded]:
 
 
 def _intents(files: ConfigFiles) -> list[Intent] | None:
-    with files.materialise() as folder:
-        try:
-            return load_intents(folder.intents_dir)
-        except DataFileError:
-            return None
+    try:
+        return intents_from(files.intent_texts(), where=INTENTS)
+    except DataFileError:
+        return None
 
 
 def _examples(intents: list[Intent]) -> list[Guarded]:
