@@ -43,7 +43,17 @@ def test_a_served_draft_says_the_status_the_order_system_returned(env: dict[str,
 
 
 def test_the_demo_answers_from_its_own_order_system_without_settings(env: dict[str, str], tmp_path: Path) -> None:
-    """The quick start: `draftbot serve` with the demo on and no DRAFTBOT_ORDERS_URL uses the demo's orders, over HTTP."""
-    with ServerProcess({**env, **SHIPPED}, tmp_path / "server.log") as server:
+    """The quick start: `draftbot serve` without WeCom and without DRAFTBOT_ORDERS_URL uses the demo's orders, over HTTP."""
+    quick_start = {key: value for key, value in env.items() if not key.startswith("DRAFTBOT_WECOM_")}
+    with ServerProcess({**quick_start, **SHIPPED}, tmp_path / "server.log") as server:
         draft = demo_draft(server, "订单 20261122001 到哪了", customer="e2e-demo")
+        missing = demo_draft(server, "订单 20261199999 到哪了", customer="e2e-demo-missing")
     assert "已发货" in draft["text"] and "顺丰速运" in draft["text"] and "SF1428803921" in draft["text"]
+    assert "没有查到订单 20261199999" in missing["text"]
+
+
+def test_with_wecom_configured_the_demo_orders_never_reach_drafts(env: dict[str, str], tmp_path: Path) -> None:
+    """Real customers write in once WeCom is configured: no demo order reaches a draft, even with the demo kept on."""
+    with ServerProcess({**env, **SHIPPED}, tmp_path / "server.log") as server:
+        draft = demo_draft(server, "订单 20261122001 到哪了", customer="e2e-real")
+    assert "已发货" not in draft["text"] and not [f for f in draft["flags"] if f["code"].startswith("order_")]

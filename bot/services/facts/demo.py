@@ -6,6 +6,8 @@ live order facts fetched over HTTP, exactly as from a brand's real order system.
 
 from __future__ import annotations
 
+from bot.config import Settings
+
 DEMO_ORDERS_PATH = "/demo/orders/{order_no}"
 
 DEMO_ORDERS: dict[str, dict] = {
@@ -31,6 +33,15 @@ DEMO_ORDERS: dict[str, dict] = {
 def demo_order(order_no: str) -> dict | None:
     """One of the demo's orders, or None (the route answers 404)."""
     return DEMO_ORDERS.get(order_no)
+
+
+def uses_demo_orders(settings: Settings) -> bool:
+    """Whether `draftbot serve` points the order lookups at the demo's orders: the demo is on, no WeCom, no order system.
+
+    With a WeCom corp configured real customers write in, and a demo order must never reach their drafts.
+    """
+    wecom = settings.wecom_corp_id or settings.callback_configured or settings.api_configured
+    return settings.demo_enabled and not settings.orders_url and not wecom
 
 
 def demo_orders_url(host: str, port: int) -> str:
