@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -16,6 +15,9 @@ from rich.table import Table
 
 from bot.config import Settings, get_settings
 from bot.errors import DraftbotError
+
+if TYPE_CHECKING:
+    from bot.services.configuration import ConfigFiles
 
 app = typer.Typer(help="draftbot: persona-consistent reply drafts for WeCom, sent only after a human approves.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer tokens for the staff API.", no_args_is_help=True)
@@ -69,7 +71,7 @@ ConfigVersion = Annotated[
 
 def _chosen_version(session, settings: Settings, version: str | int | None):  # noqa: ANN001, ANN202
     """The configuration version asked for (None or 'active': the active one); fails with a message if there is none."""
-    from bot.config_store import active, ensure_initial, get_version
+    from bot.services.configuration import active, ensure_initial, get_version
     from bot.wiring import system_clock
 
     ensure_initial(session, settings, system_clock())
@@ -85,24 +87,24 @@ def _chosen_version(session, settings: Settings, version: str | int | None):  # 
     return chosen
 
 
-@contextmanager
-def _with_config(settings: Settings, version: str | None) -> Iterator[Settings]:
-    """`settings`, or with a configuration version from the database written to a temporary folder."""
-    if version is None:
-        yield settings
-        return
-    from bot.config_store import files_of
+def _config_files(settings: Settings, version: str | None) -> tuple[ConfigFiles, str]:
+    """The configuration to use, in memory, and where it came from: the folders, or a version from the database."""
+    from bot.services.configuration import ConfigFiles, files_of
 
+    if version is None:
+        try:
+            return ConfigFiles.from_directories(settings.intents_dir, settings.personas_dir), str(settings.intents_dir)
+        except DraftbotError as exc:
+            _fail(exc)
     _, sessions = _database()
-    with tempfile.TemporaryDirectory(prefix="draftbot-config-") as folder:
-        with sessions() as session:
-            try:
-                chosen = _chosen_version(session, settings, version)
-                files_of(chosen).write_to(Path(folder))
-            except DraftbotError as exc:
-                _fail(exc)
-        err.print(f"configuration version {chosen.number} from the database", highlight=False)
-        yield settings.model_copy(update={"intents_dir": Path(folder) / "intents", "personas_dir": Path(folder) / "persona_styles"})
+    with sessions() as session:
+        try:
+            chosen = _chosen_version(session, settings, version)
+            files = files_of(chosen)
+        except DraftbotError as exc:
+            _fail(exc)
+    err.print(f"configuration version {chosen.number} from the database", highlight=False)
+    return files, f"configuration version {chosen.number}"
 
 
 @app.command()
@@ -212,14 +214,15 @@ def check(config_version: ConfigVersion = None) -> None:
     from rich.markup import escape
 
     from bot.persona.lint import lint
-    from bot.wiring import load_pipeline
+    from bot.wiring import build_pipeline
 
-    with _with_config(_settings(), config_version) as settings:
-        try:
-            pipeline = load_pipeline(settings)
-        except DraftbotError as exc:
-            _fail(exc)
-        problems = lint(pipeline.book, pipeline.renderer, list(pipeline.intents.values()))
+    settings = _settings()
+    files, _ = _config_files(settings, config_version)
+    try:
+        pipeline = build_pipeline(files, settings)
+    except DraftbotError as exc:
+        _fail(exc)
+    problems = lint(pipeline.book, pipeline.renderer, list(pipeline.intents.values()))
     for problem in problems:
         colour = "red" if problem.severity == "error" else "yellow"
         out.print(f"[{colour}]{problem.severity}[/]: {escape(str(problem))}", highlight=False)  # findings quote template text
@@ -247,16 +250,17 @@ def draft(
 ) -> None:
     """Draft a reply offline: prints intent, confidence, persona and the draft."""
     from bot.drafts.pipeline import Inbound
-    from bot.wiring import load_pipeline
+    from bot.wiring import build_pipeline
 
-    with _with_config(_settings(), config_version) as settings:
-        try:
-            pipeline = load_pipeline(settings)
-        except DraftbotError as exc:
-            _fail(exc)
-        if persona and persona not in pipeline.book:
-            _fail(DraftbotError(f"no persona {persona!r}; have: {', '.join(pipeline.book.names())}"))
-        plan = pipeline.plan(Inbound(msg_id="cli", channel="demo", customer_id="cli", text=text, customer_name=name), persona=persona)
+    settings = _settings()
+    files, _ = _config_files(settings, config_version)
+    try:
+        pipeline = build_pipeline(files, settings)
+    except DraftbotError as exc:
+        _fail(exc)
+    if persona and persona not in pipeline.book:
+        _fail(DraftbotError(f"no persona {persona!r}; have: {', '.join(pipeline.book.names())}"))
+    plan = pipeline.plan(Inbound(msg_id="cli", channel="demo", customer_id="cli", text=text, customer_name=name), persona=persona)
     runners = ", ".join(f"{n} {p:.2f}" for n, p in plan.runners_up)
     out.print(f"intent:     {plan.intent}  (confidence {plan.confidence:.2f}; runners-up: {runners})" if plan.confidence is not None else f"intent:     {plan.intent}", highlight=False)
     out.print(f"persona:    {plan.persona}", highlight=False)
@@ -285,22 +289,20 @@ def evaluate(
     from bot.nlu.classifier import IntentClassifier
     from bot.nlu.datasets import from_intents, load_jsonl
     from bot.nlu.evaluation import cross_validate, held_out
-    from bot.nlu.intents import load_intents
+    from bot.nlu.intents import intents_from
 
     if train is not None and config_version is not None:
         _fail(DraftbotError("--train and --config-version both say what to train on: give one"))
-    with _with_config(_settings(), config_version) as settings:
-        try:
-            if train is not None:
-                texts, labels = load_jsonl(train)
-                source = str(train)
-            else:
-                texts, labels = from_intents(load_intents(settings.intents_dir))
-                source = f"configuration version {config_version}" if config_version else str(settings.intents_dir)
-            test_set = load_jsonl(test) if test is not None else None
-        except DraftbotError as exc:
-            _fail(exc)
-        names = _display_names(settings.intents_dir) if report else {}
+    settings = _settings()
+    files, source = _config_files(settings, config_version)
+    try:
+        intents = intents_from(files.intent_texts(), where="intents") if train is None else []
+        texts, labels = load_jsonl(train) if train is not None else from_intents(intents)
+        source = str(train) if train is not None else source
+        test_set = load_jsonl(test) if test is not None else None
+    except DraftbotError as exc:
+        _fail(exc)
+    names = _display_names(intents or _readable_intents(files)) if report else {}
     with _progress(quiet=False) as progress:
         if test_set is None:
             task = progress.add_task(f"{folds}-fold cross-validation on {source}", total=folds)
@@ -332,14 +334,20 @@ def evaluate(
     _print_report(result)
 
 
-def _display_names(intents_dir: Path) -> dict[str, str]:
-    """Intent id -> Chinese display name from the configured intents, for the report (none when they do not load)."""
-    from bot.nlu.intents import FALLBACK, FALLBACK_NAME, load_intents
+def _readable_intents(files: ConfigFiles) -> list:
+    """The configuration's intents, or none when they do not load (they only name a report's rows)."""
+    from bot.nlu.intents import intents_from
 
     try:
-        intents = load_intents(intents_dir)
+        return intents_from(files.intent_texts(), where="intents")
     except DraftbotError:
-        return {}
+        return []
+
+
+def _display_names(intents: list) -> dict[str, str]:
+    """Intent id -> Chinese display name, for the report."""
+    from bot.nlu.intents import FALLBACK, FALLBACK_NAME
+
     return {FALLBACK: FALLBACK_NAME} | {i.intent: i.display_name for i in intents if i.display_name}
 
 
@@ -504,7 +512,7 @@ def _author(author: str | None) -> str:
 def _refused(exc: Exception) -> None:
     from rich.markup import escape
 
-    from bot.config_store import ConfigRefused
+    from bot.services.configuration import ConfigRefused
 
     if isinstance(exc, ConfigRefused):
         figures = exc.evaluation
@@ -535,7 +543,7 @@ def _disposing(engine) -> Iterator[None]:  # noqa: ANN001
 
 
 def _is_obligation(exc: Exception) -> bool:
-    from bot.obligations import ObligationRefused
+    from bot.services.configuration.obligations import ObligationRefused
 
     return isinstance(exc, ObligationRefused)
 
@@ -546,7 +554,7 @@ def config_export(
     version: Annotated[Optional[int], typer.Option("--version", help="version number (default: the active one)")] = None,
 ) -> None:
     """Write a configuration version as intents/ and persona_styles/ files under DIR."""
-    from bot.config_store import files_of
+    from bot.services.configuration import files_of
 
     settings = _settings()
     _, sessions = _database()
@@ -572,7 +580,7 @@ def config_import(
     force: Annotated[bool, typer.Option("--force", help="publish even if it evaluates worse than the active version (never bypasses check errors or the opt-out/complaint/hand-off check)")] = False,
 ) -> None:
     """Publish the files under DIR as a new active version, after check and evaluation; files equal to the active version change nothing."""
-    from bot.config_store import ConfigFiles, ensure_initial, publish
+    from bot.services.configuration import ConfigFiles, ensure_initial, publish
     from bot.wiring import system_clock
 
     if not note.strip():
@@ -604,7 +612,7 @@ def config_import(
 @config_app.command("list")
 def config_list() -> None:
     """List configuration versions; * marks the active one."""
-    from bot.config_store import active, ensure_initial, versions
+    from bot.services.configuration import active, ensure_initial, versions
     from bot.wiring import system_clock
 
     settings = _settings()
@@ -631,7 +639,7 @@ def config_rollback(
     author: Annotated[Optional[str], typer.Option(help="who rolls back (default: your user name)")] = None,
 ) -> None:
     """Make an earlier version active again; running instances switch within seconds."""
-    from bot.config_store import ensure_initial, rollback
+    from bot.services.configuration import ensure_initial, rollback
     from bot.wiring import system_clock
 
     settings = _settings()
