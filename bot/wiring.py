@@ -21,6 +21,7 @@ from bot.services.facts import FactSources
 from bot.services.facts.orders import OrderFacts
 from bot.errors import SettingsError
 from bot.metrics import Metrics
+from bot.nlu.answers import AnswerIndex
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.entities import Catalog
 from bot.services.delivery import Outbox, Sender
@@ -64,6 +65,7 @@ def build_pipeline(files: ConfigFiles, settings: Settings) -> Pipeline:
     return Pipeline(
         classifier=classifier, intents=intents, book=book, renderer=Renderer(book),
         default_persona=settings.default_persona, catalog=Catalog.load(settings.catalog),
+        answers=AnswerIndex.build(intents),
     )
 
 

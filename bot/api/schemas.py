@@ -46,6 +46,7 @@ class DraftOut(BaseModel):
     send_errmsg: str | None
     corrected_intent: str | None = None
     corrected_by: str | None = None
+    answer_id: str | None = None  # the brand answer (intents/<intent>.yml `answers:`) the draft says
     created_at: datetime
 
     @classmethod

@@ -133,6 +133,7 @@ class Draft(Base):
     send_errmsg: Mapped[str | None] = mapped_column(Text, nullable=True)
     corrected_intent: Mapped[str | None] = mapped_column(String(64), nullable=True)  # set by staff: the right intent
     corrected_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    answer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the brand answer the draft says
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.drafts.lifecycle import Status
 from bot.drafts.facts import NO_FACTS, FactLookup, Facts
 from bot.errors import DraftbotError
+from bot.nlu.answers import AnswerIndex, AnswerMatch
 from bot.nlu.classifier import IntentClassifier, Prediction
 from bot.nlu.entities import Catalog, extract_entities
 from bot.nlu.intents import FALLBACK, Intent
@@ -61,6 +62,7 @@ class DraftPlan:
     marketing: bool = False
     flags: list = field(default_factory=list)
     manual_reason: str | None = None
+    answer_id: str | None = None  # the brand answer the draft says (intents/<intent>.yml `answers:`)
 
 
 class Pipeline:
@@ -75,6 +77,7 @@ class Pipeline:
         renderer: Renderer,
         default_persona: str,
         catalog: Catalog = Catalog(),
+        answers: AnswerIndex | None = None,
     ) -> None:
         self.classifier = classifier
         self.intents = {intent.intent: intent for intent in intents}
@@ -82,6 +85,7 @@ class Pipeline:
         self.renderer = renderer
         self.default_persona = default_persona
         self.catalog = catalog
+        self.answers = answers if answers is not None else AnswerIndex.build(intents)
 
     def choose_persona(self, inbound: Inbound) -> str:
         return self.book.choose(kf_account=inbound.open_kfid, staff=inbound.staff_id, default=self.default_persona)
@@ -116,11 +120,15 @@ class Pipeline:
             confidence=prediction.confidence,
             runners_up=[[name, p] for name, p in prediction.runners_up],
         )
+        answer = self._answer(prediction.intent, inbound.text, text)
+        known = {"answer": answer.answer, "answer_id": answer.answer_id} if answer else {}
+        if answer:
+            base["answer_id"] = answer.answer_id
         try:
             rendered = self.renderer.render(
                 persona=persona,
                 intent=prediction.intent,
-                context={"customer_name": inbound.customer_name, "message": text, **entities, **found.context},
+                context={"customer_name": inbound.customer_name, "message": text, **entities, **found.context, **known},
                 previous=previous,
                 seed=inbound.msg_id,
             )
@@ -149,6 +157,13 @@ class Pipeline:
             flags=flags,
             **base,
         )
+
+    def _answer(self, intent: str, message: str, read_from: str) -> AnswerMatch | None:
+        """The intent's answer the new message asks for; else the one the lines it was read with ask for."""
+        found = self.answers.match(intent, message)
+        if found is None and read_from != message:
+            found = self.answers.match(intent, read_from)
+        return found
 
     def _classify(self, inbound: Inbound) -> tuple[Prediction, str]:
         """The intent and the text it was read from: the new message when it is clear on its own.

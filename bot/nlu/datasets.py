@@ -32,6 +32,14 @@ def load_jsonl(path: Path) -> tuple[list[str], list[str]]:
 
 
 def from_intents(intents: list[Intent]) -> tuple[list[str], list[str]]:
-    texts = [example for intent in intents for example in intent.examples]
-    labels = [intent.intent for intent in intents for _ in intent.examples]
+    """Every example of every intent, and every question of its answers (they are ways customers ask it too)."""
+    texts = [text for intent in intents for text in training_texts(intent)]
+    labels = [intent.intent for intent in intents for _ in training_texts(intent)]
     return texts, labels
+
+
+def training_texts(intent: Intent) -> list[str]:
+    """An intent's examples, then its answers' questions that are not already examples."""
+    examples = list(intent.examples)
+    seen = set(examples)
+    return examples + [q for a in intent.answers for q in a.questions if not (q in seen or seen.add(q))]

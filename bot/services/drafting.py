@@ -88,6 +88,7 @@ class Drafting:
             entities=plan.entities,
             flags=flags,
             manual_reason=plan.manual_reason,
+            answer_id=plan.answer_id,
             created_at=now,
             updated_at=now,
         )
