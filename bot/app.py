@@ -60,11 +60,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         app.include_router(ops.metrics_router)
     app.include_router(sidebar.router, responses=error_responses(400, 401, 403, 404, 408, 409, 422, 502, 503))
     admin.install(app)
-    app.mount("/admin/static", StaticFiles(directory=STATIC), name="admin-static")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")  # the console's and the demo's files
     if settings.demo_enabled:
         app.include_router(demo.router, responses=error_responses(404, 408, 409, 422))
         app.include_router(demo_orders.router, responses=error_responses(404))
-        app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds)
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.trusted_proxies:  # else X-Forwarded-For is never believed: the peer's address is the client's

@@ -91,7 +91,7 @@ def test_the_editor_shows_the_source_and_a_preview_of_samples(admin: Admin) -> N
     source = draft_files(admin.client)["persona_styles/lucky/templates/greeting.j2"]
     assert f">{escape(source)}</textarea>" in text
     assert 'data-testid="preview"' in text and "还没有这个意图的真实消息" in text
-    assert "/admin/static/admin-template.js" in text and f'data-preview-url="{TEMPLATE}/preview"' in text
+    assert "/static/admin-template.js" in text and f'data-preview-url="{TEMPLATE}/preview"' in text
 
 
 def test_the_editor_previews_the_latest_real_messages(admin: Admin) -> None:
