@@ -321,7 +321,7 @@ def evaluate(
             for item in result.items:
                 handle.write(json.dumps(item, ensure_ascii=False) + "\n")
     if report:
-        from bot.reports import write_report
+        from bot.console.report import write_report
 
         try:
             page = write_report(result, report, names)

@@ -8,7 +8,7 @@ from bot.api import demo
 from bot.api.admin import common
 from bot.api.sidebar import pages
 from bot.nlu.evaluation import IntentScore, Report
-from bot.reports import write_report
+from bot.console.report import write_report
 from bot.web import templates
 
 
