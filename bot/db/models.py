@@ -1,4 +1,4 @@
-"""Tables: jobs (durable work queue), messages, drafts, kf cursors, API tokens, console accounts,
+"""Tables: jobs (durable work queue), messages, drafts, customers, kf cursors, API tokens, console accounts,
 sessions and failed sign-ins, configuration versions and the draft configuration."""
 
 from __future__ import annotations
@@ -176,6 +176,22 @@ class OptOut(Base):
     recorded_by: Mapped[str] = mapped_column(String(128))  # "customer" or a staff userid
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Customer(Base):
+    """Who a customer is, as WeCom said when last asked: nickname, a staff member's remark and tags (a cache)."""
+
+    __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_who", "channel", "customer_id", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[str] = mapped_column(String(128))
+    staff_id: Mapped[str | None] = mapped_column(String(128), nullable=True)  # whose remark and tags (own chats)
+    nickname: Mapped[str] = mapped_column(String(128), default="")
+    remark: Mapped[str] = mapped_column(String(128), default="")
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class KfCursor(Base):
