@@ -10,6 +10,7 @@ seconds: drafts then say so with the same flag ("订单系统暂时不可用") a
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import socket
@@ -157,7 +158,7 @@ class OrderFacts:
             if entry[0] <= self.clock():
                 del self._cache[order_no]
                 return None
-            return entry[1]
+            return copy.deepcopy(entry[1])  # each draft its own flags and order: the cached ones stay as the system said
 
     def _remember(self, order_no: str, facts: Facts) -> None:
         if self.cache_seconds <= 0:
