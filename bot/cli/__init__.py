@@ -1,0 +1,13 @@
+"""The draftbot command: serve, worker, check, eval, draft, token, account, db, config. Thin over the same parts the app uses.
+
+    common     the Typer apps, consoles, settings, the database, failures
+    serving    serve, worker
+    drafting   check, draft, eval
+    access     db, token, account
+    versions   config export / import / list / rollback
+"""
+
+from bot.cli import access, drafting, serving, versions  # noqa: F401 (each registers its commands)
+from bot.cli.common import app
+
+__all__ = ["app"]

@@ -1,0 +1,134 @@
+"""draftbot db, token and account: the database, API tokens and console sign-ins."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from bot.cli.common import (
+    _database,
+    _fail,
+    _print_listing,
+    _settings,
+    _when,
+    account_app,
+    db_app,
+    out,
+    token_app,
+)
+from bot.errors import DraftbotError
+
+if TYPE_CHECKING:
+    pass
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    engine, _ = _database()
+    out.print(f"database is up to date: {engine.url.render_as_string(hide_password=True)}", highlight=False)
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Option(help="the staff member's WeCom userid")],
+    role: Annotated[str, typer.Option(help="staff, admin, or intake (a pipeline that only posts customer messages)")] = "staff",
+) -> None:
+    """Create a token; the token itself is printed on the last line, once."""
+    from bot.db.tokens import create_token
+    from bot.wiring import system_clock
+
+    _, sessions = _database()
+    with sessions() as session:
+        try:
+            token_id, token = create_token(session, user_id=user, role=role, now=system_clock())
+        except ValueError as exc:
+            _fail(DraftbotError(str(exc)))
+        session.commit()
+    out.print(f"token {token_id} for {user} ({role}); keep it secret, it is not shown again:", highlight=False)
+    print(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never the tokens themselves)."""
+    from bot.db.tokens import list_tokens
+
+    zone = _settings().timezone
+    _, sessions = _database()
+    table = Table("id", "user", "role", "created", "last used", "revoked")
+    with sessions() as session:
+        for row in list_tokens(session):
+            table.add_row(str(row.id), row.user_id, row.role, _when(row.created_at, zone),
+                          _when(row.last_used_at, zone), _when(row.revoked_at, zone))
+    _print_listing(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="the id shown by `draftbot token list`")]) -> None:
+    """Revoke a token by id."""
+    from bot.db.tokens import revoke_token
+    from bot.wiring import system_clock
+
+    _, sessions = _database()
+    with sessions() as session:
+        if not revoke_token(session, token_id, now=system_clock()):
+            _fail(DraftbotError(f"no live token with id {token_id}"))
+        session.commit()
+    out.print(f"token {token_id} revoked", highlight=False)
+
+
+@account_app.command("create")
+def account_create(
+    user: Annotated[str, typer.Option(help="the person's WeCom userid")],
+    role: Annotated[str, typer.Option(help="admin (may open the console) or staff")] = "admin",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from the first line of stdin")] = False,
+) -> None:
+    """Create a console account, or set a new role and password for an existing one (ends its sessions)."""
+    import sys
+
+    from bot.db.accounts import save_account
+    from bot.wiring import system_clock
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    _, sessions = _database()
+    with sessions() as session:
+        try:
+            created = save_account(session, user_id=user, role=role, password=password, now=system_clock())
+        except ValueError as exc:
+            _fail(DraftbotError(str(exc)))
+        session.commit()
+    out.print(f"account {user.strip()} ({role}) {'created' if created else 'updated'}", highlight=False)
+
+
+@account_app.command("list")
+def account_list() -> None:
+    """List console accounts."""
+    from bot.db.accounts import list_accounts
+
+    zone = _settings().timezone
+    _, sessions = _database()
+    table = Table("user", "role", "created", "disabled")
+    with sessions() as session:
+        for row in list_accounts(session):
+            table.add_row(row.user_id, row.role, _when(row.created_at, zone), _when(row.disabled_at, zone))
+    _print_listing(table)
+
+
+@account_app.command("disable")
+def account_disable(user: Annotated[str, typer.Argument(help="the userid")]) -> None:
+    """Disable an account and sign it out everywhere."""
+    from bot.db.accounts import disable_account
+    from bot.wiring import system_clock
+
+    _, sessions = _database()
+    with sessions() as session:
+        if not disable_account(session, user, now=system_clock()):
+            _fail(DraftbotError(f"no live account {user!r}"))
+        session.commit()
+    out.print(f"account {user} disabled", highlight=False)
