@@ -166,3 +166,33 @@ def measure_threshold(pairs: Sequence[tuple[str, AnswerMatch | None]], *, target
         if last_of_equal and hits / count >= target:
             chosen = similarity
     return round(chosen, 4)
+
+
+@dataclass(frozen=True)
+class AnswerEvaluation:
+    """Answer retrieval on held-out question variants (each question left out in turn): what `draftbot eval` reports."""
+
+    questions: int
+    threshold: float
+    top1_accuracy: float  # the best match is the right answer, whatever its similarity
+    coverage: float  # share of questions whose best match reaches the threshold
+    accuracy_on_accepted: float  # of those, the share matched to the right answer
+
+    def summary(self) -> dict:
+        return {"questions": self.questions, "threshold": self.threshold, "top1_accuracy": self.top1_accuracy,
+                "coverage": self.coverage, "accuracy_on_accepted": self.accuracy_on_accepted}
+
+
+def evaluate_answers(intents: Iterable[Intent], *, threshold: float = ANSWER_THRESHOLD) -> AnswerEvaluation | None:
+    """Leave-one-question-out over every intent's answers; None when no intent has answers."""
+    pairs = [pair for intent in intents if intent.enabled and intent.answers for pair in held_out_matches(intent)]
+    if not pairs:
+        return None
+    accepted = [(truth, m) for truth, m in pairs if m is not None and m.similarity >= threshold]
+    return AnswerEvaluation(
+        questions=len(pairs),
+        threshold=threshold,
+        top1_accuracy=round(sum(m is not None and m.answer_id == truth for truth, m in pairs) / len(pairs), 4),
+        coverage=round(len(accepted) / len(pairs), 4),
+        accuracy_on_accepted=round(sum(m.answer_id == truth for truth, m in accepted) / len(accepted), 4) if accepted else 0.0,
+    )

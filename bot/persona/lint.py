@@ -91,6 +91,10 @@ def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent], *, second
             if len(variations) < 2 and intent != FALLBACK:
                 problems.append(Problem("warning", template, intent,
                                         f"只有 {len(variations)} 种说法：至少写两种（v1、v2），客户才不会每次收到一样的话。", "variations"))
+    if any(i.answers for i in intents):
+        from bot.persona.answer_lint import lint_answers  # it imports Problem from here
+
+        problems.extend(lint_answers(intents))
             where = relative_name(template)
             for variation in variations:
                 if time.monotonic() > deadline:
