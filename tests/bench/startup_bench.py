@@ -1,6 +1,6 @@
 """Start-up time and resident memory of `draftbot serve` (not part of the test run).
 
-    python tests/bench/startup_bench.py [--draftbot PATH] [--runs 3] [--messages 5] [--json FILE]
+    python tests/bench/startup_bench.py [--draftbot PATH] [--config DIR] [--runs 3] [--messages 5] [--json FILE]
 
 Each run makes a fresh temporary SQLite file and starts `draftbot serve` on it twice (the first start creates
 the database and trains on the shipped intents; the second finds them), timing each start from the spawn until
@@ -80,34 +80,39 @@ def memory(pid: int) -> dict[str, float]:
 class Served:
     """`draftbot serve` on a database, started on enter and stopped (SIGTERM) on exit."""
 
-    def __init__(self, draftbot: str, database: Path, log: Path) -> None:
-        self.draftbot, self.database, self.log_path = draftbot, database, log
+    def __init__(self, draftbot: str, database: Path, log: Path, config: Path) -> None:
+        self.draftbot, self.database, self.log_path, self.config = draftbot, database, log, config
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.seconds = self.cpu = 0.0
 
     def __enter__(self) -> Served:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DRAFTBOT_")}
-        env |= {"DRAFTBOT_DATABASE_URL": f"sqlite:///{self.database}", "DRAFTBOT_INTENTS_DIR": str(ROOT / "intents"),
-                "DRAFTBOT_PERSONAS_DIR": str(ROOT / "persona_styles"), "DRAFTBOT_LOG_LEVEL": "WARNING"}
+        env |= {"DRAFTBOT_DATABASE_URL": f"sqlite:///{self.database}", "DRAFTBOT_INTENTS_DIR": str(self.config / "intents"),
+                "DRAFTBOT_PERSONAS_DIR": str(self.config / "persona_styles"), "DRAFTBOT_LOG_LEVEL": "WARNING"}
         self.log = self.log_path.open("ab")
         started = time.perf_counter()
         self.process = subprocess.Popen([self.draftbot, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                                         cwd=self.database.parent, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         while True:
             if self.process.poll() is not None:
-                raise SystemExit(f"draftbot serve exited with {self.process.returncode}; see {self.log_path}")
+                raise SystemExit(f"draftbot serve exited with {self.process.returncode}:\n{self._tail()}")
             try:
                 if http("GET", f"{self.url}/healthz", timeout=1)[0] == 200:
                     break
             except OSError:
                 pass
             if time.perf_counter() - started > 120:
-                raise SystemExit(f"draftbot serve did not answer /healthz in 120 s; see {self.log_path}")
+                self.__exit__()
+                raise SystemExit(f"draftbot serve did not answer /healthz in 120 s:\n{self._tail()}")
             time.sleep(0.02)
         self.seconds = time.perf_counter() - started
         self.cpu = cpu_seconds(self.process.pid)
         return self
+
+    def _tail(self, lines: int = 20) -> str:
+        self.log.flush()
+        return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
     def __exit__(self, *exc: object) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -148,12 +153,12 @@ def send_messages(served: Served, count: int) -> None:
         raise SystemExit(f"no draft within 60 s for {sorted(waiting)}")
 
 
-def one_run(draftbot: str, messages: int, folder: Path) -> dict:
+def one_run(draftbot: str, messages: int, folder: Path, config: Path) -> dict:
     database = folder / "draftbot.db"
     log = folder / "serve.log"
-    with Served(draftbot, database, log) as first:
+    with Served(draftbot, database, log, config) as first:
         pass
-    with Served(draftbot, database, log) as second:
+    with Served(draftbot, database, log, config) as second:
         started = settled_memory(second.process.pid)
         send_messages(second, messages)
         after = settled_memory(second.process.pid)
@@ -168,16 +173,19 @@ def main() -> None:
                         help="the draftbot command to measure (default: the one on PATH)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--messages", type=int, default=5)
+    parser.add_argument("--config", type=Path, default=ROOT,
+                        help="the folder whose intents/ and persona_styles/ are served (default: this repository's); "
+                             "give two versions the same one")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     runs = []
     for n in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="startup-bench-") as folder:
-            runs.append(one_run(args.draftbot, args.messages, Path(folder)))
+            runs.append(one_run(args.draftbot, args.messages, Path(folder), args.config))
         print(f"run {n + 1}: {json.dumps(runs[-1], ensure_ascii=False)}", flush=True)
     median = lambda pick: round(statistics.median(pick(r) for r in runs), 2)  # noqa: E731
     summary = {
-        "draftbot": args.draftbot, "runs": len(runs), "messages": args.messages,
+        "draftbot": args.draftbot, "config": str(args.config), "runs": len(runs), "messages": args.messages,
         **{key: median(lambda r, k=key: r[k]) for key in ("first_start_s", "second_start_s", "first_start_cpu_s", "second_start_cpu_s")},
         **{f"{when}_{part}": median(lambda r, w=when, p=part: r[f"rss_{w}"][p])
            for when in ("after_start", "after_messages") for part in ("serve_mib", "worker_mib", "total_mib")},
