@@ -77,7 +77,7 @@ def guard(session: Session, files: ConfigFiles, settings: Settings, *, live: Con
     items = _examples(new_intents) + _moved(new_intents, live_intents or [], names) + ledger(session)
     kept = {i.intent for i in new_intents}
     failing = _misread(items, _classifier(files, new_intents, settings), kept)
-    if failing and live_intents is not None:
+    if failing and live is not None and live_intents is not None:
         before = _classifier(live, live_intents, settings)
         failing = [(item, got) for item, got in failing if before.predict(item.text).intent == item.intent]
     problems += [_describe(item, got, names) for item, got in failing[:SHOWN]]
@@ -104,7 +104,7 @@ def ledger(session: Session) -> list[Guarded]:
         select(Message.text, Draft.corrected_intent).join(Draft, Draft.message_id == Message.id)
         .where(Draft.corrected_intent.in_(GUARDED)).order_by(Draft.id.desc()).limit(SCANNED)
     )
-    found += [Guarded(text, intent, "员工纠正过意图的客户消息") for text, intent in corrected]
+    found += [Guarded(text, intent, "员工纠正过意图的客户消息") for text, intent in corrected if intent is not None]
     trusted = len(found)
     opt_outs = session.scalars(
         select(OptOut.reason).where(OptOut.recorded_by == CUSTOMER, OptOut.opted_out.is_(True))
@@ -116,7 +116,7 @@ def ledger(session: Session) -> list[Guarded]:
         .where(Draft.intent.in_(GUARDED), or_(Draft.corrected_intent.is_(None), Draft.corrected_intent == Draft.intent))
         .order_by(Draft.id.desc()).limit(SCANNED)
     )
-    found += [Guarded(text, intent, "机器人按这个意图处理过的客户消息") for text, intent in drafted]
+    found += [Guarded(text, intent, "机器人按这个意图处理过的客户消息") for text, intent in drafted if intent is not None]
     unique: dict[str, Guarded] = {}
     for index, item in enumerate(found):
         key = normalise(item.text or "")
@@ -168,7 +168,7 @@ def _describe(item: Guarded, got: Prediction, names: dict[str, str]) -> str:
     return f"「{quoted}」（{item.source}）应识别为「{names.get(item.intent, item.intent)}」（{item.intent}），新配置识别为{read}。"
 
 
-_cache: OrderedDict[tuple, IntentClassifier] = OrderedDict()
+_cache: OrderedDict[tuple[str, float, float | None], IntentClassifier] = OrderedDict()
 _cache_lock = threading.Lock()
 
 

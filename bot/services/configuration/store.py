@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeGuard
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,8 @@ from bot.services.configuration.files import INTENTS, PERSONAS, ConfigFiles
 
 log = logging.getLogger(__name__)
 
+Evaluation = dict[str, Any]  # a version's cross-validation figures, stored as JSON
+
 STATE_ID = 1
 EVALUATION_FOLDS = 5
 EVALUATION_FORMAT = 2  # older evaluations lack the figures the console needs and used reshuffled folds
@@ -39,7 +42,7 @@ SYSTEM_AUTHOR = "system"
 class ConfigRefused(Refused):
     """A draft configuration was not published; `problems` name the file and the item."""
 
-    def __init__(self, problems: list[str], *, evaluation: dict | None = None, overridable: bool = False) -> None:
+    def __init__(self, problems: list[str], *, evaluation: Evaluation | None = None, overridable: bool = False) -> None:
         self.problems = problems
         self.evaluation = evaluation or {}
         self.overridable = overridable  # True when only the evaluation check failed (force publishes)
@@ -71,14 +74,14 @@ class Comparison:
         return self.drop > WORSE_BY
 
 
-def shared_accuracy(evaluation: dict, intents: set[str] | frozenset[str]) -> float | None:
+def shared_accuracy(evaluation: Evaluation, intents: set[str] | frozenset[str]) -> float | None:
     """Held-out accuracy on the items whose true intent is one of `intents` (None without such items)."""
     scores = [s for name, s in evaluation.get("scores", {}).items() if name in intents]
     support = sum(s["support"] for s in scores)
     return round(sum(s["correct"] for s in scores) / support, 4) if support else None
 
 
-def compare(evaluation: dict, active_evaluation: dict | None) -> Comparison:
+def compare(evaluation: Evaluation, active_evaluation: Evaluation | None) -> Comparison:
     """Compare two evaluations (format 2) on the intents both have; no figures without a baseline."""
     if not active_evaluation:
         return Comparison(shared=(), accuracy=None, active_accuracy=None)
@@ -153,6 +156,8 @@ def ensure_initial(session: Session, settings: Settings, now: datetime) -> Confi
     current = active(session)
     if current is None:  # versions exist but none is active (should not happen): the newest
         newest = session.scalar(select(ConfigVersion).order_by(ConfigVersion.number.desc()).limit(1))
+        if newest is None:  # the instance that won the race for version 1 rolled back after all
+            raise ConfigRefused(["no configuration version exists; start again to create version 1"])
         _activate(session, newest, now)
         session.commit()
         current = newest
@@ -169,7 +174,7 @@ def publish(
     *,
     settings: Settings | None = None,
     action: str = "publish",
-    evaluation: dict | None = None,
+    evaluation: Evaluation | None = None,
 ) -> PublishResult:
     """Check, store as the next version, activate, audit (commits). Raises ConfigRefused.
 
@@ -189,16 +194,17 @@ def publish(
     _guard(session, files, settings, live=current)
     active_evaluation = version_evaluation(session, current, settings) if current is not None else None
     comparison = compare(evaluation, active_evaluation)
+    active_number = current.number if current is not None else None
     figures = {
         "accuracy": evaluation["accuracy"], "active_accuracy": active_evaluation["accuracy"] if active_evaluation else None,
-        "active_version": current.number if current else None, "measure": "shared_accuracy",
+        "active_version": active_number, "measure": "shared_accuracy",
         "shared_accuracy": comparison.accuracy, "active_shared_accuracy": comparison.active_accuracy,
         "shared_intents": len(comparison.shared), "drop": comparison.drop, "worse_by": WORSE_BY,
     }
     if comparison.worse and not force:
         raise ConfigRefused(
             [f"cross-validation accuracy on the {len(comparison.shared)} intents both versions share is worse than the "
-             f"active version {current.number}'s: {comparison.accuracy:.1%} against {comparison.active_accuracy:.1%} "
+             f"active version {active_number}'s: {comparison.accuracy:.1%} against {comparison.active_accuracy:.1%} "
              f"(down {comparison.drop * 100:.1f} points, more than {WORSE_BY * 100:.1f} allowed); publish with force to override"],
             evaluation=figures, overridable=True,
         )
@@ -208,7 +214,7 @@ def publish(
         version = _store(session, files, number=number, author=author, note=note, now=now, evaluation=evaluation)
         _activate(session, version, now)
         _audit(session, now, author, action, number, {
-            "note": note, "digest": version.digest, "previous": current.number if current else None,
+            "note": note, "digest": version.digest, "previous": active_number,
             **files.changes_from(files_of(current) if current else None),
             "accuracy": evaluation["accuracy"], "active_accuracy": figures["active_accuracy"],
             "shared_accuracy": comparison.accuracy, "active_shared_accuracy": comparison.active_accuracy,
@@ -223,7 +229,7 @@ def publish(
                          forced=forced, warnings=warnings)
 
 
-def version_evaluation(session: Session, version: ConfigVersion, settings: Settings) -> dict | None:
+def version_evaluation(session: Session, version: ConfigVersion, settings: Settings) -> Evaluation | None:
     """A version's evaluation: the stored one, else computed and cached (commits; the files of a version
     never change). None when the version's intents no longer load: it cannot veto its replacement."""
     if is_current(version.evaluation):
@@ -264,7 +270,7 @@ def _guard(session: Session, files: ConfigFiles, settings: Settings, *, live: Co
     guard(session, files, settings, live=files_of(live) if live is not None else None)
 
 
-def _store(session: Session, files: ConfigFiles, *, number: int, author: str, note: str, now: datetime, evaluation: dict | None) -> ConfigVersion:
+def _store(session: Session, files: ConfigFiles, *, number: int, author: str, note: str, now: datetime, evaluation: Evaluation | None) -> ConfigVersion:
     version = ConfigVersion(number=number, files=dict(files.files), digest=files.digest, author=author, note=note,
                             created_at=now, evaluation=evaluation)
     session.add(version)
@@ -282,14 +288,14 @@ def _activate(session: Session, version: ConfigVersion, now: datetime) -> None:
     session.flush()
 
 
-def _audit(session: Session, now: datetime, actor: str, action: str, number: int | None, detail: dict) -> None:
+def _audit(session: Session, now: datetime, actor: str, action: str, number: int | None, detail: dict[str, Any]) -> None:
     session.add(AuditLog(at=now, actor=actor, action=action, version=number, detail=detail))
 
 
 # ----- checking --------------------------------------------------------------------------------
 
 
-def check(files: ConfigFiles, settings: Settings, *, evaluation: dict | None = None) -> tuple[list[str], dict]:
+def check(files: ConfigFiles, settings: Settings, *, evaluation: Evaluation | None = None) -> tuple[list[str], Evaluation]:
     """Load and lint the files, then cross-validate; returns (warnings, evaluation) or raises ConfigRefused.
 
     A current `evaluation` of exactly these files (see `is_current`) is reused instead of cross-validating again.
@@ -324,7 +330,7 @@ def _name_file(book: PersonaBook, problem: Problem) -> str:
     return text
 
 
-def evaluate(files: ConfigFiles, settings: Settings) -> dict:
+def evaluate(files: ConfigFiles, settings: Settings) -> Evaluation:
     """Cross-validation figures of a configuration (raises ConfigRefused when its intents do not load)."""
     try:
         intents = intents_from(files.intent_texts(), where=INTENTS)
@@ -333,12 +339,12 @@ def evaluate(files: ConfigFiles, settings: Settings) -> dict:
     return _evaluation_of(intents, settings)
 
 
-def is_current(evaluation: dict | None) -> bool:
+def is_current(evaluation: Evaluation | None) -> TypeGuard[Evaluation]:
     """Whether stored figures have everything this code reads (older versions stored fewer)."""
-    return bool(evaluation) and evaluation.get("format") == EVALUATION_FORMAT
+    return evaluation is not None and evaluation.get("format") == EVALUATION_FORMAT
 
 
-def _evaluation_of(intents: list[Intent], settings: Settings) -> dict:
+def _evaluation_of(intents: list[Intent], settings: Settings) -> Evaluation:
     """The figures kept with a version (JSON): numbers only, enough to redraw every chart later."""
     # folds fixed by text: comparing a draft with the active version measures the edits, not a reshuffle
     report = cross_validate(*from_intents(intents), folds=EVALUATION_FOLDS, target_precision=settings.target_precision,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.db.models import ConfigState, ConfigVersion
@@ -27,7 +27,7 @@ class ConfigWatcher:
     and only then hands it to `on_change`. A failed build keeps the old pipeline and logs an error.
     """
 
-    def __init__(self, *, sessions: sessionmaker, settings: Settings, build: Builder, clock: Callable[[], datetime],
+    def __init__(self, *, sessions: sessionmaker[Session], settings: Settings, build: Builder, clock: Callable[[], datetime],
                  poll_seconds: float, on_change: Callable[[object], None] | None = None) -> None:
         self.sessions = sessions
         self.settings = settings
@@ -37,7 +37,7 @@ class ConfigWatcher:
         self.on_change = on_change
         self.version_id: int | None = None
         self.number: int | None = None
-        self._seen: tuple | None = None
+        self._seen: tuple[object, ...] | None = None  # (active_version_id, changed_at) last read
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -66,12 +66,16 @@ class ConfigWatcher:
                     self._seen = tuple(row)
                     return False
                 version = session.get(ConfigVersion, row[0])
+                if version is None:  # the state names a version that is not there
+                    self._seen = tuple(row)
+                    log.error("active configuration version id %s does not exist; keeping version %s", row[0], self.number)
+                    return False
                 try:
                     pipeline = self._build(version)
                 except Exception as exc:
                     self._seen = tuple(row)  # do not rebuild a broken version every poll
                     log.error("configuration version %s could not be loaded; keeping version %s: %s",
-                              version.number if version else row[0], self.number, exc)
+                              version.number, self.number, exc)
                     return False
                 previous = self.number
                 if self.on_change is not None:
