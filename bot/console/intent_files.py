@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from bot.services.configuration import ConfigFiles
 from bot.console.config_paths import intent_files, intent_path
 from bot.errors import Refused, schema_error
-from bot.nlu.intents import MIN_EXAMPLES, IntentFile
+from bot.nlu.intents import MIN_EXAMPLES, Answer, IntentFile
 from bot.persona.lint import NO_SELLING, RECOMMENDED_EXAMPLES, few_examples
 from bot.services.drafting import OPT_OUT_INTENT, URGENT_INTENTS
 
@@ -61,6 +61,7 @@ class IntentDoc:
     enabled: bool
     examples: tuple[str, ...]
     display_name: str = ""  # the Chinese name staff see; the id stays in files and code
+    answers: tuple[Answer, ...] = ()  # brand facts (bot.console.answer_editing edits them)
 
     @property
     def name(self) -> str:
@@ -140,7 +141,8 @@ def parse_intent(intent: str, text: str) -> IntentDoc:
         problem = schema_error(intent_path(intent), exc)
         raise EditRefused(f"{problem.item or '文件'}：{FIELD_PROBLEMS.get(problem.item or '', problem.problem)}") from None
     return IntentDoc(intent=intent, description=parsed.description, marketing=parsed.marketing, enabled=parsed.enabled,
-                     examples=tuple(s for e in parsed.examples if (s := str(e).strip())), display_name=parsed.display_name)
+                     examples=tuple(s for e in parsed.examples if (s := str(e).strip())), display_name=parsed.display_name,
+                     answers=tuple(a.to_answer() for a in parsed.answers))
 
 
 def dump_intent(doc: IntentDoc) -> str:
@@ -151,8 +153,18 @@ def dump_intent(doc: IntentDoc) -> str:
         header["enabled"] = False
     text = yaml.safe_dump(header, allow_unicode=True, sort_keys=False, width=1_000_000, default_flow_style=False)
     if not doc.examples:
-        return text + "examples: []\n"
-    return text + "examples:\n" + "".join(f"  - {_double_quoted(e)}\n" for e in doc.examples)
+        return text + "examples: []\n" + _dump_answers(doc.answers)
+    return text + "examples:\n" + "".join(f"  - {_double_quoted(e)}\n" for e in doc.examples) + _dump_answers(doc.answers)
+
+
+def _dump_answers(answers: tuple[Answer, ...]) -> str:
+    """The `answers:` block as shipped: id, questions on one line, the answer double-quoted."""
+    if not answers:
+        return ""
+    return "answers:\n" + "".join(
+        f"  - id: {a.id}\n    questions: [{', '.join(_double_quoted(q) for q in a.questions)}]\n    answer: {_double_quoted(a.answer)}\n"
+        for a in answers
+    )
 
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\\0"}

@@ -19,6 +19,7 @@ from bot.api.admin.common import COOKIE_PATH, AdminDep, AdminWriterDep, page
 from bot import timefmt
 from bot.api.deps import RuntimeDep, SessionDep
 from bot.console import learning, workspace
+from bot.console.answer_usage import answer_usage
 from bot.console.charts import dashboard_charts
 from bot.console.insights import DEFAULT_DAYS, PERIODS, dashboard, format_duration, format_rate, parse_period
 from bot.db.accounts import ConsoleUser
@@ -57,6 +58,7 @@ def dashboard_page(request: Request, runtime: RuntimeDep, session: SessionDep, u
     board = dashboard(session, now=runtime.clock(), days=chosen, zone=ZoneInfo(runtime.settings.timezone))
     return page(request, runtime, session, user, "dashboard.html", status_code=400 if error else 200,
                 board=board, periods=PERIODS, error=error, charts=dashboard_charts(board.daily), labels=_labels(runtime),
+                answers=answer_usage(session, since=board.since, until=board.until),
                 rate=format_rate, duration=format_duration, local_time=_local_time(runtime))
 
 
