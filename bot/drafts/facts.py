@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -13,8 +14,8 @@ class Facts:
     >>> Facts(context={"order": {"status": "已发货"}}, flags=[{"code": "order_facts", "reason": "…"}])
     """
 
-    context: dict = field(default_factory=dict)
-    flags: list = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+    flags: list[dict[str, Any]] = field(default_factory=list)
 
     def __add__(self, other: "Facts") -> "Facts":
         return Facts(context={**self.context, **other.context}, flags=[*self.flags, *other.flags])

@@ -24,20 +24,22 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, Dialect, Engine
+from sqlalchemy import ColumnElement, Dialect, Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
 from bot.db.models import Job
 from bot.errors import Refused
+from bot.services.storable import column_length
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256  # callbacks per transaction
 ROWS_PER_INSERT = 100  # 5 parameters a row: under the 999 that older SQLite builds allow in one statement
-MAX_KEY = Job.__table__.c.key.type.length
+MAX_KEY = column_length(Job.__table__.c.key) or 255  # jobs.key is a String(255)
 ITEM_SQLSTATES = ("22", "23", "P0")  # PostgreSQL: data exception, integrity violation, raised by a trigger or function
 
-Waiting = tuple[str, object, asyncio.AbstractEventLoop, asyncio.Future]  # key, payload as the database takes it
+Waiting = tuple[str, object, asyncio.AbstractEventLoop, asyncio.Future[bool]]  # key, payload as the database takes it
 
 
 class Unstorable(Refused):
@@ -81,20 +83,20 @@ class CallbackStore:
             self._thread.join(timeout)
             self._thread = None
 
-    async def store(self, key: str, payload: dict) -> bool:
+    async def store(self, key: str, payload: dict[str, Any]) -> bool:
         """Store a callback under its dedupe key, durably (committed when this returns); False if stored before.
 
         Raises `Unstorable` for a callback the database cannot take; errors of the database itself pass through.
         """
         value = self._row_payload(payload)
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        future: asyncio.Future[bool] = loop.create_future()
         self._pending.append((storable_key(key), value, loop, future))
         if len(self._pending) == 1:
             loop.call_soon(self._hand_over)  # once the requests the loop is handling now have added theirs
         return await future
 
-    def _row_payload(self, payload: dict) -> object:
+    def _row_payload(self, payload: dict[str, Any]) -> object:
         """The payload as the database column takes it (JSON text); `Unstorable` if it cannot be converted."""
         try:
             return self._payload_value(payload)
@@ -160,7 +162,7 @@ class CallbackStore:
         with self.engine.begin() as connection:
             for start in range(0, len(batch), ROWS_PER_INSERT):
                 rows = batch[start:start + ROWS_PER_INSERT]
-                parameters: list = []
+                parameters: list[object] = []
                 for key, payload, _, _ in rows:
                     parameters += (key, payload, now, now, now)
                 inserted.update(connection.exec_driver_sql(self._insert(len(rows)), tuple(parameters)).scalars())
@@ -188,7 +190,7 @@ def _item_at_fault(exc: Exception) -> bool:
     if not isinstance(exc, DBAPIError):  # a pool timeout or lost connection is not the row's fault; its values failing to bind is
         return isinstance(exc, StatementError) or not isinstance(exc, SQLAlchemyError)
     sqlstate = getattr(exc.orig, "sqlstate", None)
-    if sqlstate:
+    if isinstance(sqlstate, str) and sqlstate:
         return sqlstate.startswith(ITEM_SQLSTATES)
     return isinstance(exc, (DataError, IntegrityError))
 
@@ -200,14 +202,14 @@ def storable_key(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _bind_processor(column: Column, dialect: Dialect) -> Callable[[object], object]:
+def _bind_processor(column: ColumnElement[Any], dialect: Dialect) -> Callable[[object], object]:
     """How SQLAlchemy turns a Python value into this column's database value (JSON text, UTC time) on `dialect`."""
     return column.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
 
 
 def _answer(batch: list[Waiting], outcomes: list[bool | Exception]) -> None:
     """Settle each request's future with its outcome: one call into each event loop for the whole batch."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, bool | Exception]]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], bool | Exception]]] = {}
     for (_, _, loop, future), outcome in zip(batch, outcomes):
         by_loop.setdefault(loop, []).append((future, outcome))
     for loop, settled in by_loop.items():
@@ -217,7 +219,7 @@ def _answer(batch: list[Waiting], outcomes: list[bool | Exception]) -> None:
             pass
 
 
-def _settle(settled: list[tuple[asyncio.Future, bool | Exception]]) -> None:
+def _settle(settled: list[tuple[asyncio.Future[bool], bool | Exception]]) -> None:
     for future, outcome in settled:
         if future.done():  # the request was cancelled (client gone)
             continue

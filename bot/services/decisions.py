@@ -18,8 +18,9 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Draft, Message
@@ -55,12 +56,12 @@ def moved(session: Session, draft: Draft, **values: object) -> bool:
     True when this call made the change. False when another decision came first: the draft then
     shows what that decision did, to be judged again.
     """
-    result = session.execute(
+    result = cast(CursorResult[Any], session.execute(  # an UPDATE's result has a row count
         update(Draft).where(Draft.id == draft.id, Draft.status == draft.status).values(**values)
         .execution_options(synchronize_session=False)
-    )
+    ))
     session.refresh(draft)
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 class DraftDecisions:

@@ -43,9 +43,9 @@ class Outbox:
         self.rules = rules
         self.sensitive = sensitive
 
-    def checks(self, session: Session, draft: Draft, *, now: datetime) -> list[dict]:
+    def checks(self, session: Session, draft: Draft, *, now: datetime) -> list[dict[str, str]]:
         """What would stop or delay this draft if it were approved now, each with a reason (shown before approval)."""
-        found = []
+        found: list[dict[str, str]] = []
         if draft.channel == "kf":
             block = kf_block(session, draft, now=now)
             if block:
@@ -53,7 +53,7 @@ class Outbox:
         verdict = check_send(promotional=is_promotional(draft), solicited=draft.solicited,
                              customer=customer_state(session, draft, now=now), now=now, rules=self.rules)
         if verdict.action != "send":
-            found.append({"code": "dont_disturb", "reason": verdict.reason})
+            found.append({"code": "dont_disturb", "reason": verdict.reason or "不打扰规则不允许现在发送"})
         sensitive = self.sensitive.reason(draft.final_text or draft.original_text)
         if sensitive:
             found.append({"code": "sensitive", "reason": sensitive})
@@ -74,7 +74,7 @@ class Outbox:
         if verdict.action == "hold":
             if not any(flag.get("code") == "held" for flag in draft.flags):
                 draft.flags = [*draft.flags, {"code": "held", "reason": verdict.reason}]
-            raise RetryLater((verdict.until - now).total_seconds(), verdict.reason or "held")
+            raise RetryLater(((verdict.until or now) - now).total_seconds(), verdict.reason or "held")  # a hold names its end
         block = verdict.reason if verdict.action == "block" else None
         if block is None and draft.channel == "kf":
             block = kf_block(session, draft, now=now)
@@ -149,7 +149,7 @@ def customer_state(session: Session, draft: Draft, *, now: datetime) -> Customer
             Draft.status == Status.SENT.value, Draft.sent_at >= now - timedelta(days=7), Draft.id != draft.id,
         )
     ).all()
-    promos = [d.sent_at for d in sent if is_promotional(d)]
+    promos = [d.sent_at for d in sent if d.sent_at is not None and is_promotional(d)]
     return Customer(
         opted_out=bool(latest and latest.opted_out),
         opted_out_at=latest.created_at if latest and latest.opted_out else None,

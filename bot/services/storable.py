@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
+
+from sqlalchemy import ColumnElement, String
 
 from bot.db.models import Message
 from bot.drafts.pipeline import Inbound
@@ -36,7 +39,7 @@ def storable_text(value: str) -> str:
 
 def storable_inbound(inbound: Inbound) -> Inbound:
     """`inbound` with every text field made storable; `UnstorableMessage` if an id is empty or a field too long."""
-    changes = {
+    changes: dict[str, Any] = {
         field.name: storable_text(value)
         for field in dataclasses.fields(inbound)
         if isinstance(value := getattr(inbound, field.name), str) and _UNSTORABLE.search(value)
@@ -52,8 +55,13 @@ def storable_inbound(inbound: Inbound) -> Inbound:
     return cleaned
 
 
+def column_length(column: ColumnElement[Any]) -> int | None:
+    """The most characters a text column holds; None when its type sets no limit."""
+    return column.type.length if isinstance(column.type, String) else None
+
+
 _COLUMN_LIMITS = {
-    column.name: column.type.length
+    column.name: limit
     for column in Message.__table__.columns
-    if getattr(column.type, "length", None) and column.name in {field.name for field in dataclasses.fields(Inbound)}
+    if (limit := column_length(column)) and column.name in {field.name for field in dataclasses.fields(Inbound)}
 }

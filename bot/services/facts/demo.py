@@ -6,11 +6,13 @@ live order facts fetched over HTTP, exactly as from a brand's real order system.
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.config import Settings
 
 DEMO_ORDERS_PATH = "/demo/orders/{order_no}"
 
-DEMO_ORDERS: dict[str, dict] = {
+DEMO_ORDERS: dict[str, dict[str, Any]] = {
     "20261122001": {
         "order_no": "20261122001", "status": "已发货", "carrier": "顺丰速运", "tracking_no": "SF1428803921",
         "eta": "11月25日", "updated_at": "2026-11-23 09:40", "items": ["经典拿铁挂耳 10 包", "随行杯"],
@@ -30,7 +32,7 @@ DEMO_ORDERS: dict[str, dict] = {
 }
 
 
-def demo_order(order_no: str) -> dict | None:
+def demo_order(order_no: str) -> dict[str, Any] | None:
     """One of the demo's orders, or None (the route answers 404)."""
     return DEMO_ORDERS.get(order_no)
 

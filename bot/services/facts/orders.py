@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from bot.drafts.facts import NO_FACTS, Facts
@@ -124,7 +125,7 @@ class OrderFacts:
         self._remember(order_no, facts)
         return facts
 
-    def _fetch(self, order_no: str) -> dict | None:
+    def _fetch(self, order_no: str) -> dict[str, Any] | None:
         """The order as the system sent it, or None for a 404."""
         request = urllib.request.Request(self.url.format(order_no=quote(order_no, safe="")),
                                          headers={"Accept": "application/json"})
@@ -171,7 +172,7 @@ class OrderFacts:
             self._cache[order_no] = (now + self.cache_seconds, facts)
 
 
-def parse_order(body: bytes) -> dict:
+def parse_order(body: bytes) -> dict[str, Any]:
     """An order from the system's JSON body: known fields as text (items: names), others as they came."""
     if len(body) > MAX_BODY:
         raise LookupFailed("订单系统返回的内容太大，不像一条订单")
@@ -199,7 +200,7 @@ def _item_name(item: object) -> str:
     return "" if item is None or isinstance(item, (dict, list)) else str(item).strip()
 
 
-def found(order_no: str, order: dict) -> Facts:
+def found(order_no: str, order: dict[str, Any]) -> Facts:
     """Facts for an order the system knows: `order` for the template, a flag saying where it came from."""
     summary = {key: order[key] for key in (*TEXT_FIELDS, "items")}
     parts = [f"订单 {order_no}：{order['status']}"]
