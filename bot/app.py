@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")  # the console's and the demo's files
     if settings.demo_enabled:
         app.include_router(demo.router, responses=error_responses(404, 408, 409, 422))
-        app.include_router(demo_orders.router, responses=error_responses(404))
+        app.include_router(demo_orders.router, responses=error_responses(404, 422))
     app.add_middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds)
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.trusted_proxies:  # else X-Forwarded-For is never believed: the peer's address is the client's
