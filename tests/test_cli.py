@@ -51,6 +51,7 @@ def test_account_create_from_stdin_or_prompt_then_list_update_and_disable(env: P
     assert "account lin (admin) created" in created.output
     prompted = runner.invoke(app, ["account", "create", "--user", "wang", "--role", "staff"], input="staff pass 1\nstaff pass 1\n")
     assert prompted.exit_code == 0, prompted.output
+    assert "密码（输入时不显示）" in prompted.output and "再输入一次密码" in prompted.output  # the prompts speak Chinese
     listed = runner.invoke(app, ["account", "list"])
     assert "lin" in listed.output and "wang" in listed.output and "staff" in listed.output
     assert "correct horse" not in listed.output

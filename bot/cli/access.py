@@ -95,7 +95,7 @@ def account_create(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        password = typer.prompt("密码（输入时不显示）", hide_input=True, confirmation_prompt="再输入一次密码")
     _, sessions = _database()
     with sessions() as session:
         try:
