@@ -152,6 +152,9 @@ def draft_card(draft: CardDraft, *, userid: str, agentid: str | int, public_url:
         "card_type": "button_interaction",
         "source": {"desc": cut("紧急·待审回复" if draft.urgent else "待审回复", SOURCE_DESC_MAX), "desc_color": 2 if draft.urgent else 0},
         "main_title": {
+    answer_id = getattr(draft, "answer_id", None)  # the brand answer the draft says, so staff see where a fact came from
+    if answer_id:
+        horizontal.insert(-1, _item("答案", answer_id))
             "title": cut(f"{who}：{draft.message_text or '（非文字消息）'}", TITLE_MAX),
             "desc": cut(f"意图 {draft.intent or '未识别'} · 人设 {draft.persona}", TITLE_DESC_MAX),
         },

@@ -302,6 +302,8 @@
     node.querySelector(".card-message").textContent = d.message_text || "";
 
     node.querySelector(".intent-name").textContent = d.intent || "—";
+    const answer = node.querySelector(".meta-answer");  // the brand answer the draft says: where its fact came from
+    if (answer) { answer.hidden = !d.answer_id; answer.querySelector(".answer-id").textContent = d.answer_id || ""; }
     const p = node.querySelector(".intent-p");
     p.textContent = d.confidence != null ? pct(d.confidence) : "";
     if (d.confidence != null && d.confidence < 0.5) p.classList.add("low");

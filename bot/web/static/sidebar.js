@@ -348,6 +348,8 @@
     const ta = node.querySelector(".draft-text");
     const hint = node.querySelector(".edit-hint");
     const original = startingText(d);
+    const answer = node.querySelector(".answer");  // the brand answer the draft says: where its fact came from
+    if (answer) { answer.hidden = !d.answer_id; answer.querySelector(".answer-id").textContent = d.answer_id || ""; }
     ta.value = original;
     if (d.status === "approved") {
       ta.readOnly = true;
