@@ -16,6 +16,7 @@ from bot.services import configuration
 from bot.services.configuration import ConfigFiles, ConfigWatcher
 from bot.services.callbacks import CallbackStore
 from bot.db.session import make_engine, make_sessions, upgrade
+from bot.services.customers import CustomerDirectory
 from bot.services.drafting import Drafting
 from bot.services.facts import FactSources
 from bot.services.facts.orders import OrderFacts
@@ -181,10 +182,12 @@ class Runtime:
         )
         decisions = DraftDecisions(sensitive=sensitive, approvers=settings.approvers, metrics=metrics)
         drafting = Drafting(pipeline=pipeline, metrics=metrics, kf_staff=settings.kf_staff, sensitive=sensitive,
-                            facts=fact_sources(settings))
+                            facts=fact_sources(settings),
+                            customers=CustomerDirectory(kf_client=kf_client, contacts_client=app_client))
         staffchat = None
         if app_client is not None and settings.wecom_agent_id:
-            staffchat = StaffChat(settings=settings, client=app_client, outbox=outbox, decisions=decisions)
+            staffchat = StaffChat(settings=settings, client=app_client, outbox=outbox, decisions=decisions,
+                                  intent_names=lambda intent: drafting.pipeline.intent_name(intent))
         runtime = cls(
             settings=settings, clock=clock, engine=engine, sessions=sessions, pipeline=pipeline,
             metrics=metrics, outbox=outbox, decisions=decisions, drafting=drafting, worker=None,  # type: ignore[arg-type]

@@ -5,6 +5,8 @@ In-process use (pytest)::
     with FakeWeCom() as fake:                    # or fake.start() / fake.stop()
         client = WeComClient(corp_id="corp", secret="s", api_base=fake.base_url, timeout=2)
         fake.add_customer_message(open_kfid="kf1", external_userid="wm1", text="hi")
+        fake.add_kf_customer("wm1", "小鱼")           # its nickname for kf/customer/batchget
+        fake.add_external_contact("wo1", "王芳", follow_user=[{"userid": "zhangsan", "remark": "王姐", "tags": ["VIP"]}])
         ...
         fake.calls("kf/sync_msg"); fake.deliveries()
 
@@ -16,6 +18,9 @@ Out-of-process use::
 and script it over HTTP (JSON bodies, JSON answers):
 
     POST /_fake/customer_message  {open_kfid, external_userid, text, msgtype="text", msgid?, origin=3, send_time?}
+    POST /_fake/kf_customer       {external_userid, nickname, avatar="", gender=0, unionid=""}   for kf/customer/batchget
+    POST /_fake/external_contact  {external_userid, name, follow_user=[{userid, remark="", tags=["VIP", ...]}]}
+                                  for externalcontact/get (tags as names; the fake makes WeCom's tag objects)
     GET  /_fake/calls[?endpoint=kf/send_msg]   the recorded calls (list)
     GET  /_fake/deliveries                     the accepted kf/send_msg sends (list)
     POST /_fake/fail              {endpoint, times=1, mode="http500"|"errcode-1"|"hang", seconds=5}
@@ -35,6 +40,14 @@ parsed JSON body, time, and the scripted failure if one was applied):
                                        min(limit, page_size) with has_more and an opaque next_cursor;
                                        an old cursor returns the same messages again (as WeCom does)
     POST kf/send_msg                   {"msgid": ...}; a msgid already accepted: 95033 "msgid duplicated"
+    POST kf/customer/batchget          {external_userid_list, need_enter_session_context}: customer_list of the
+                                       scripted kf customers ({external_userid, nickname, avatar, gender, unionid}),
+                                       invalid_external_userid for the rest; more than 100 ids: 40058
+    GET  externalcontact/get?external_userid=
+                                       {external_contact: {external_userid, name, type: 1, avatar, gender},
+                                        follow_user: [{userid, remark, description, createtime,
+                                        tags: [{group_name, tag_name, tag_id, type: 1}]}]} of a scripted contact;
+                                       unknown: 84061 "not external contact"; missing external_userid: 40058
     POST message/send                  {"msgid": "m<n>", "response_code": "rc<n>"}; just recorded
     POST message/update_template_card  once per response_code
     GET  auth/getuserinfo?code=        {"userid": ...} for add_oauth_code codes, else 40029 "invalid code";
@@ -123,6 +136,8 @@ class FakeState:
         self._expired: set[str] = set()
         self._failures: list[dict] = []
         self._oauth: dict[str, tuple[str, bool]] = {}
+        self._kf_customers: dict[str, dict] = {}
+        self._contacts: dict[str, dict] = {}
         self._used_response_codes: set[str] = set()
         self._counter = 0
         self.page_size = self._default_page_size
@@ -164,6 +179,28 @@ class FakeState:
                 item[msgtype] = {"media_id": "MEDIA"}
             self._messages.append(item)
             return item["msgid"]
+
+    def add_kf_customer(self, external_userid: str, nickname: str, *, avatar: str = "", gender: int = 0,
+                        unionid: str = "") -> None:
+        """Script a 微信客服 customer for kf/customer/batchget (again: replaces them)."""
+        with self._lock:
+            self._kf_customers[external_userid] = {"external_userid": external_userid, "nickname": nickname,
+                                                   "avatar": avatar, "gender": int(gender), "unionid": unionid}
+
+    def add_external_contact(self, external_userid: str, name: str, *, follow_user: Iterable[dict] = ()) -> None:
+        """Script a customer for externalcontact/get; `follow_user` items: {userid, remark="", tags=[tag names]}."""
+        followers = []
+        for n, follower in enumerate(follow_user):
+            tags = [{"group_name": "客户标签", "tag_name": str(tag), "tag_id": f"et{n}-{i}", "type": 1}
+                    for i, tag in enumerate(follower.get("tags") or [])]
+            followers.append({"userid": str(follower["userid"]), "remark": str(follower.get("remark", "")),
+                              "description": "", "createtime": int(time.time()), "tags": tags})
+        with self._lock:
+            self._contacts[external_userid] = {
+                "external_contact": {"external_userid": external_userid, "name": name, "type": 1, "avatar": "",
+                                     "gender": 0},
+                "follow_user": followers,
+            }
 
     def fail_next(self, endpoint: str, times: int = 1, mode: str = "http500", seconds: float = 5.0) -> None:
         if mode not in FAILURE_MODES and _scripted_errcode(mode) is None:
@@ -304,6 +341,25 @@ class FakeState:
                                  "msgtype": msgtype, "content": content})
         return _Answer(body={**OK, "msgid": msgid})
 
+    def _customer_batchget(self, query: dict[str, str], body: dict) -> _Answer:
+        ids = body.get("external_userid_list")
+        if not isinstance(ids, list) or not ids:
+            return _err(40058, "external_userid_list missing")
+        if len(ids) > 100:
+            return _err(40058, "external_userid_list has more than 100 ids")
+        known = [copy.deepcopy(self._kf_customers[i]) for i in ids if i in self._kf_customers]
+        return _Answer(body={**OK, "customer_list": known,
+                             "invalid_external_userid": [i for i in ids if i not in self._kf_customers]})
+
+    def _external_contact(self, query: dict[str, str], body: Any) -> _Answer:
+        userid = query.get("external_userid", "")
+        if not userid:
+            return _err(40058, "external_userid missing")
+        contact = self._contacts.get(userid)
+        if contact is None:
+            return _err(84061, "not external contact")
+        return _Answer(body={**OK, **copy.deepcopy(contact)})
+
     def _message_send(self, query: dict[str, str], body: dict) -> _Answer:
         n = self._next()
         return _Answer(body={**OK, "invaliduser": "", "msgid": f"m{n}", "response_code": f"rc{n}"})
@@ -343,6 +399,11 @@ class FakeState:
             if (method, action) == ("POST", "fail"):
                 self.fail_next(body["endpoint"], int(body.get("times", 1)), body.get("mode", "http500"),
                                float(body.get("seconds", 5.0)))
+            elif (method, action) == ("POST", "kf_customer"):
+                self.add_kf_customer(body["external_userid"], body["nickname"], avatar=body.get("avatar", ""),
+                                     gender=int(body.get("gender", 0)), unionid=body.get("unionid", ""))
+            elif (method, action) == ("POST", "external_contact"):
+                self.add_external_contact(body["external_userid"], body["name"], follow_user=body.get("follow_user") or [])
             elif (method, action) == ("POST", "expire_tokens"):
                 self.expire_tokens()
             elif (method, action) == ("POST", "oauth_code"):
@@ -362,6 +423,8 @@ _ROUTES = {
     ("GET", "gettoken"): FakeState._gettoken,
     ("POST", "kf/sync_msg"): FakeState._sync_msg,
     ("POST", "kf/send_msg"): FakeState._send_msg,
+    ("POST", "kf/customer/batchget"): FakeState._customer_batchget,
+    ("GET", "externalcontact/get"): FakeState._external_contact,
     ("POST", "message/send"): FakeState._message_send,
     ("POST", "message/update_template_card"): FakeState._update_template_card,
     ("GET", "auth/getuserinfo"): FakeState._getuserinfo,
@@ -496,6 +559,12 @@ class FakeWeCom:
 
     def add_customer_message(self, open_kfid: str, external_userid: str, text: str = "", **kwargs: Any) -> str:
         return self.state.add_customer_message(open_kfid, external_userid, text, **kwargs)
+
+    def add_kf_customer(self, external_userid: str, nickname: str, **kwargs: Any) -> None:
+        self.state.add_kf_customer(external_userid, nickname, **kwargs)
+
+    def add_external_contact(self, external_userid: str, name: str, **kwargs: Any) -> None:
+        self.state.add_external_contact(external_userid, name, **kwargs)
 
     def fail_next(self, endpoint: str, times: int = 1, mode: str = "http500", seconds: float = 5.0) -> None:
         self.state.fail_next(endpoint, times, mode, seconds)

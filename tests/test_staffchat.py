@@ -154,7 +154,7 @@ def test_a_draft_notifies_its_assignee_with_a_card_within_wecom_limits(chat: Tes
     assert len(card["main_title"]["title"]) <= 26 and card["main_title"]["title"].endswith("…")
     assert card["main_title"]["title"].startswith("wmA：我的快递到哪了")
     assert len(card["main_title"]["desc"]) <= 30
-    assert made.intent in card["main_title"]["desc"] and made.persona in card["main_title"]["desc"]
+    assert "订单进度" in card["main_title"]["desc"] and made.persona in card["main_title"]["desc"]  # the intent's Chinese name
     assert len(card["sub_title_text"]) <= 112
     assert made.original_text[:20] in card["sub_title_text"]
     assert 0 < len(card["horizontal_content_list"]) <= 6

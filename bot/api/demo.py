@@ -82,7 +82,8 @@ def conversation(session: SessionDep, runtime: RuntimeDep, customer_id: str = "d
             for m in messages
         ],
         "drafts": [
-            DraftOut.of(d, runtime.outbox.checks(session, d, now=runtime.clock()) if d.status in OPEN else []).model_dump(mode="json")
+            DraftOut.of(d, runtime.outbox.checks(session, d, now=runtime.clock()) if d.status in OPEN else [],
+                        names=runtime.pipeline.intent_name).model_dump(mode="json")
             for d in drafts
         ],
     }
@@ -105,7 +106,7 @@ def staff_approves(draft_id: int, body: ApproveIn, session: SessionDep, runtime:
         raise HTTPException(409, str(exc)) from None
     session.commit()
     runtime.worker.wake()
-    return DraftOut.of(draft).model_dump(mode="json")
+    return DraftOut.of(draft, names=runtime.pipeline.intent_name).model_dump(mode="json")
 
 
 @router.post("/demo/drafts/{draft_id}/reject")
@@ -116,4 +117,4 @@ def staff_rejects(draft_id: int, session: SessionDep, runtime: RuntimeDep, body:
     except TransitionError as exc:
         raise HTTPException(409, str(exc)) from None
     session.commit()
-    return DraftOut.of(draft).model_dump(mode="json")
+    return DraftOut.of(draft, names=runtime.pipeline.intent_name).model_dump(mode="json")

@@ -66,7 +66,7 @@ def _cursor(before_id: str) -> int:
 def _out(runtime, session: Session, draft: Draft) -> DraftOut:  # noqa: ANN001
     """The draft with the checks staff should see before deciding (only while it is undecided)."""
     checks = runtime.outbox.checks(session, draft, now=runtime.clock()) if draft.status in OPEN else []
-    return DraftOut.of(draft, checks)
+    return DraftOut.of(draft, checks, names=runtime.pipeline.intent_name)
 
 
 def _decider(user: User) -> Decider:
@@ -98,7 +98,7 @@ def approve_draft(draft_id: int, body: ApproveIn, session: SessionDep, user: Cur
     session.commit()
     if changed:
         runtime.worker.wake()
-    return DraftOut.of(draft)
+    return DraftOut.of(draft, names=runtime.pipeline.intent_name)
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftOut)
@@ -112,7 +112,7 @@ def reject_draft(draft_id: int, session: SessionDep, user: CurrentUser, runtime:
     except TransitionError as exc:
         raise HTTPException(409, str(exc)) from None
     session.commit()
-    return DraftOut.of(draft)
+    return DraftOut.of(draft, names=runtime.pipeline.intent_name)
 
 
 @router.post("/drafts/{draft_id}/intent", response_model=DraftOut)
@@ -130,7 +130,7 @@ def correct_intent(draft_id: int, body: IntentCorrectionIn, session: SessionDep,
     draft.corrected_by = user.user_id
     draft.updated_at = runtime.clock()
     session.commit()
-    return DraftOut.of(draft)
+    return DraftOut.of(draft, names=runtime.pipeline.intent_name)
 
 
 @router.post("/messages", response_model=MessageAccepted, status_code=202)

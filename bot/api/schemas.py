@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
@@ -23,6 +24,7 @@ class DraftOut(BaseModel):
     assignee: str | None
     message_text: str
     intent: str | None
+    intent_name: str | None = None  # what staff call the intent (its display name, 退款退货); None without an intent
     confidence: float | None
     runners_up: list
     persona: str
@@ -50,10 +52,14 @@ class DraftOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, draft: Draft, checks: list | None = None) -> "DraftOut":
-        """The draft; `checks` are what would stop or delay it if approved now (for undecided drafts)."""
-        fields = {name: getattr(draft, name) for name in cls.model_fields if name not in ("text", "checks")}
-        return cls(text=draft.original_text, checks=checks or [], **fields)
+    def of(cls, draft: Draft, checks: list | None = None, *, names: Callable[[str | None], str] | None = None) -> "DraftOut":
+        """The draft; `checks` are what would stop or delay it if approved now (for undecided drafts).
+
+        `names` gives an intent's display name (`Pipeline.intent_name`); without it `intent_name` is the id.
+        """
+        fields = {name: getattr(draft, name) for name in cls.model_fields if name not in ("text", "checks", "intent_name")}
+        intent_name = (names(draft.intent) if names is not None else draft.intent) if draft.intent else None
+        return cls(text=draft.original_text, checks=checks or [], intent_name=intent_name, **fields)
 
 
 class ApproveIn(BaseModel):

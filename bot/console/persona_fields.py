@@ -116,7 +116,8 @@ def form_values(files: ConfigFiles, name: str) -> dict[str, str]:
     values = {key: text(raw.get(key)) for key in TEXT_FIELDS}
     values.update(
         archetype=text(raw.get("archetype")), address=text(raw.get("address", "您")),
-        emoji="on" if raw.get("emoji") is True else "", max_chars=text(raw.get("max_chars", 300)),
+        emoji="on" if raw.get("emoji") is True else "",
+        address_by_name="" if raw.get("address_by_name") is False else "on", max_chars=text(raw.get("max_chars", 300)),
         extends=text(raw.get("extends")) if name != DEFAULT and raw.get("extends") not in (None, DEFAULT) else "",
         **{key: ids(binds.get(key)) for key in BINDS},
     )
@@ -130,6 +131,7 @@ _FIELD_MESSAGES = {
     "archetype": "请选择列表中的一种人设类型。",
     "address": "称呼只能是“您”或“你”。",
     "emoji": "请选择是否使用表情。",
+    "address_by_name": "请选择是否在开头称呼客户的名字。",
     "max_chars": "请填写不小于 20 的整数。",
     "binds.kf_accounts": "请填写客服账号 ID，每行一个或用逗号分隔。",
     "binds.staff": "请填写员工的企业微信账号，每行一个或用逗号分隔。",
@@ -158,7 +160,8 @@ def apply_form(files: ConfigFiles, name: str, values: Mapping[str, str]) -> Conf
         errors["max_chars"] = _FIELD_MESSAGES["max_chars"]
     if errors:
         raise FieldErrors(errors)
-    text = _persona_text(name, {**clean, "emoji": clean["emoji"] in ("on", "true", "1", "yes"), "max_chars": max_chars})
+    text = _persona_text(name, {**clean, "emoji": clean["emoji"] in ("on", "true", "1", "yes"),
+                                "address_by_name": clean["address_by_name"] in ("on", "true", "1", "yes"), "max_chars": max_chars})
     try:
         edited = _check(name, text)
     except DataFileError as exc:

@@ -31,7 +31,7 @@ _ISSUE_LABELS = {
     "sandbox": "预览失败", "error": "渲染时出错",
 }
 _ISSUE_HINTS = {
-    "undefined": "可用的变量：customer_name、message、intent、persona.display_name、persona.sign_off、persona.promise、"
+    "undefined": "可用的变量：customer.name（客户名字，不知道时为空）、customer.tags（员工给客户打的标签）、customer_name、message、intent、persona.display_name、persona.sign_off、persona.promise、"
                  "persona.character；实体（order_no、phone、date、time、amount、product）要写在 {% if order_no is defined %} 里。",
     "security": "话术只能使用变量和简单的判断、循环，不能访问内部属性。",
     "variations": "每种说法写在 {% block v1 %}…{% endblock %}、{% block v2 %}…{% endblock %} 里。",

@@ -40,7 +40,8 @@ class Inbound:
     text: str
     msg_type: str = "text"
     earlier: str = ""  # the customer's messages before this one that no reply has answered yet
-    customer_name: str = ""
+    customer_name: str = ""  # as staff know them: their remark, else the WeChat nickname, else what intake gave
+    customer_tags: tuple[str, ...] = ()  # the responsible staff member's corp tags for the customer
     open_kfid: str | None = None
     staff_id: str | None = None
     from_customer: bool = True  # False: posted by someone who cannot vouch it is the customer's own words
@@ -87,6 +88,13 @@ class Pipeline:
         self.catalog = catalog
         self.answers = answers if answers is not None else AnswerIndex.build(intents)
 
+    def intent_name(self, intent: str | None) -> str:
+        """What staff call an intent: its display name (退款退货), 未识别 for fallback or none, else the id."""
+        if not intent or intent == FALLBACK:
+            return "未识别"
+        known = self.intents.get(intent)
+        return known.name if known is not None else intent
+
     def choose_persona(self, inbound: Inbound) -> str:
         return self.book.choose(kf_account=inbound.open_kfid, staff=inbound.staff_id, default=self.default_persona)
 
@@ -122,13 +130,12 @@ class Pipeline:
         )
         answer = self._answer(prediction.intent, inbound.text, text)
         known = {"answer": answer.answer, "answer_id": answer.answer_id} if answer else {}
-        if answer:
-            base["answer_id"] = answer.answer_id
         try:
             rendered = self.renderer.render(
                 persona=persona,
                 intent=prediction.intent,
-                context={"customer_name": inbound.customer_name, "message": text, **entities, **found.context, **known},
+                context={"customer_name": inbound.customer_name, "customer": _customer(inbound), "message": text,
+                         **entities, **found.context, **known},
                 previous=previous,
                 seed=inbound.msg_id,
             )
@@ -155,6 +162,7 @@ class Pipeline:
             variation=rendered.variation,
             marketing=reason is not None,
             flags=flags,
+            answer_id=answer.answer_id if answer and answer.answer in rendered.text else None,  # only an answer it says
             **base,
         )
 
@@ -184,6 +192,11 @@ class Pipeline:
             if prediction.accepted and prediction.intent == alone.best:
                 return prediction, together
         return alone, inbound.text
+
+
+def _customer(inbound: Inbound) -> dict[str, object]:
+    """What templates read as `customer`: name ("" when unknown), tags, id."""
+    return {"name": inbound.customer_name, "tags": list(inbound.customer_tags), "id": inbound.customer_id}
 
 
 def _facts(lookup: FactLookup | None, intent: str, entities: dict, msg_id: str) -> Facts:

@@ -106,6 +106,7 @@ class Renderer:
                 "customer_name": "",
                 "message": "",
                 **context,
+                "customer": customer_context(context),
                 "intent": intent,
                 "persona": self.book[persona].as_context(),
                 "variation": variation,
@@ -122,6 +123,16 @@ class Renderer:
         if not text:
             raise RenderError(f"{persona}/{intent}: the template rendered an empty draft")
         return Rendered(text=text, template=name, variation=variation)
+
+
+def customer_context(context: dict[str, object]) -> dict[str, object]:
+    """`customer` as templates read it: name (as `customer_name`), tags and id, each present even when unknown."""
+    given = context.get("customer")
+    customer = dict(given) if isinstance(given, dict) else {}
+    customer.setdefault("name", context.get("customer_name", ""))
+    customer.setdefault("tags", [])
+    customer.setdefault("id", "")
+    return customer
 
 
 def relative_name(filename: str | None) -> str:

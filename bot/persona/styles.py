@@ -41,6 +41,7 @@ class Persona:
     voice: str = ""
     address: str = "您"
     emoji: bool = False
+    address_by_name: bool = True  # the greeting names the customer when their name is known (王女士，…)
     max_chars: int = 300
     sign_off: str = ""
     extends: str | None = None
@@ -53,7 +54,7 @@ class Persona:
         """Its persona.yml, named for admins."""
         return f"{self.where}/persona.yml"
 
-    def as_context(self) -> dict[str, str]:
+    def as_context(self) -> dict[str, object]:
         """What templates may read as `persona.*`."""
         return {
             "name": self.persona,
@@ -61,6 +62,7 @@ class Persona:
             "promise": self.promise,
             "character": self.character,
             "sign_off": self.sign_off,
+            "address_by_name": self.address_by_name,
         }
 
 
@@ -124,6 +126,7 @@ class PersonaFile(BaseModel):
     voice: str = ""
     address: Literal["您", "你"] = "您"
     emoji: bool = False
+    address_by_name: bool = True
     max_chars: int = Field(300, ge=20)
     sign_off: str = ""
     binds: Binds = Binds()
@@ -194,7 +197,7 @@ def parse_persona(name: str, text: str | None, *, where: str, templates: Mapping
     return Persona(
         persona=name, display_name=parsed.display_name, where=where, archetype=parsed.archetype,
         promise=parsed.promise, character=parsed.character, voice=parsed.voice, address=parsed.address,
-        emoji=parsed.emoji, max_chars=parsed.max_chars, sign_off=parsed.sign_off,
+        emoji=parsed.emoji, address_by_name=parsed.address_by_name, max_chars=parsed.max_chars, sign_off=parsed.sign_off,
         extends=parsed.extends if "extends" in data else (None if name == DEFAULT else DEFAULT),
         kf_accounts=tuple(parsed.binds.kf_accounts), staff=tuple(parsed.binds.staff), templates=dict(templates or {}),
     )

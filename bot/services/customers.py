@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 REFRESH = timedelta(hours=24)
 PAUSE = timedelta(seconds=60)
+NOT_A_CONTACT = frozenset({84061, 40096})  # externalcontact/get: not this corp's customer, invalid external_userid
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,11 @@ class CustomerDirectory:
         try:
             contact = get_external_contact(self.contacts_client, customer_id, staff_id=staff_id)
         except WeComError as exc:
-            self._failed("archive", now, exc)
-            return None
+            if exc.errcode not in NOT_A_CONTACT:
+                self._failed("archive", now, exc)
+                return None
+            log.info("customer %s is not an external contact WeCom knows (%s)", customer_id, exc.errcode)
+            contact = Contact(external_userid=customer_id)  # remembered without a name, asked again after `refresh`
         row = self._store(session, self._cached(session, "archive", customer_id, staff_id), channel="archive",
                           staff_id=staff_id, contact=contact, now=now)
         session.flush()

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.db.models import Draft, Message, OptOut
 from bot.drafts.lifecycle import OPEN, Status
 from bot.metrics import Metrics
+from bot.services.customers import CustomerDirectory, CustomerInfo
 from bot.services.decisions import announce, moved
 from bot.drafts.facts import FactLookup
 from bot.drafts.pipeline import Inbound, Pipeline
@@ -32,8 +33,9 @@ class Drafting:
     """Makes drafts from stored messages: pipeline, assignment, supersession, opt-out ledger, flags."""
 
     def __init__(self, *, pipeline: Pipeline, metrics: Metrics, kf_staff: Mapping[str, str], sensitive: SensitiveWords,
-                 facts: FactLookup | None = None) -> None:
+                 facts: FactLookup | None = None, customers: CustomerDirectory | None = None) -> None:
         self.pipeline = pipeline
+        self.customers = customers  # who the customer is (names, tags), asked from WeCom and cached
         self.facts = facts  # the brand's systems (bot.services.facts), asked between classifying and rendering
         self.metrics = metrics
         self.kf_staff = kf_staff
@@ -51,10 +53,11 @@ class Drafting:
         earlier = self._undecided(session, message)
         unanswered = "\n".join(d.message_text for d in earlier if d.message_text) if message.msg_type == "text" else ""
         text = "\n".join(part for part in (unanswered, message.text) if part)
+        customer = self._customer(session, message, now)
         inbound = Inbound(
             msg_id=message.msg_id, channel=message.channel, customer_id=message.customer_id, text=message.text,
-            msg_type=message.msg_type, customer_name=message.customer_name, open_kfid=message.open_kfid,
-            staff_id=message.staff_id, earlier=unanswered,
+            msg_type=message.msg_type, customer_name=customer.name, customer_tags=customer.tags,
+            open_kfid=message.open_kfid, staff_id=message.staff_id, earlier=unanswered,
         )
         started = time.perf_counter()
         pipeline = self.pipeline  # read once: a new configuration version may be swapped in meanwhile
@@ -71,7 +74,7 @@ class Drafting:
             status=plan.status.value,
             channel=message.channel,
             customer_id=message.customer_id,
-            customer_name=message.customer_name,
+            customer_name=customer.name,
             open_kfid=message.open_kfid,
             assignee=message.staff_id or self.kf_staff.get(message.open_kfid or ""),
             message_text=text,
@@ -104,6 +107,13 @@ class Drafting:
         self.metrics.drafts.labels(plan.intent or "none", plan.persona, plan.status.value).inc()
         log.info("draft %s for message %s: intent %s, persona %s, %s", draft.id, message.msg_id, plan.intent, plan.persona, plan.status)
         return draft
+
+    def _customer(self, session: Session, message: Message, now: datetime) -> CustomerInfo:
+        """The customer's name (remark, else nickname, else the one the message came with) and tags."""
+        if self.customers is None:
+            return CustomerInfo(id=message.customer_id, name=message.customer_name)
+        return self.customers.lookup(session, channel=message.channel, customer_id=message.customer_id,
+                                     staff_id=message.staff_id, now=now, given_name=message.customer_name)
 
     @staticmethod
     def _undecided(session: Session, message: Message) -> list[Draft]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import or_
@@ -22,8 +23,10 @@ log = logging.getLogger(__name__)
 class AppChat:
     """The app chat's settings, WeCom client and outbox, and what both the jobs and the callbacks need."""
 
-    def __init__(self, *, settings: Settings, client: WeComClient, outbox: Outbox, decisions: DraftDecisions) -> None:
+    def __init__(self, *, settings: Settings, client: WeComClient, outbox: Outbox, decisions: DraftDecisions,
+                 intent_names: Callable[[str | None], str] | None = None) -> None:
         self.settings = settings
+        self._intent_names = intent_names  # the active configuration's display names (退款退货), by intent id
         self.client = client
         self.outbox = outbox
         self.decisions = decisions
@@ -48,6 +51,12 @@ class AppChat:
         return Draft.assignee == user
 
     # -- shared by cards and commands -----------------------------------------------------------
+
+    def intent_name(self, intent: str | None) -> str:
+        """What staff call the draft's intent (its display name), e.g. 退款退货."""
+        if self._intent_names is not None:
+            return self._intent_names(intent)
+        return intent or "未识别"
 
     def _warnings(self, session: Session, draft: Draft, now: datetime) -> list[dict]:
         """The draft's flags and what would stop or delay it now, each with its reason."""

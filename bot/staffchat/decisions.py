@@ -236,7 +236,8 @@ class Decisions(AppChat):
             actions = f"回复 发 #{draft.id} 发送 / 改 #{draft.id} 新内容 / 不发 #{draft.id}"
         state = "" if draft.status in OPEN else f"（{outcome_of(draft) or '已批准'}）"
         notes = "".join(f"\n提醒：{WARNING_NAMES.get(w['code'], w['code'])}（{w['reason']}）" for w in warnings)
-        self._reply(user, f"#{draft.id}{state} {who}：{said}\n\n{body}{notes}\n\n{actions if not state else ''}".rstrip())
+        about = f"\n意图：{self.intent_name(draft.intent)}" if draft.intent else ""
+        self._reply(user, f"#{draft.id}{state} {who}：{said}{about}\n\n{body}{notes}\n\n{actions if not state else ''}".rstrip())
 
     # -- edits in progress ----------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ class Notifications(AppChat):
             if session.scalar(select(Card.id).where(Card.draft_id == draft.id, Card.userid == userid)) is not None:
                 continue  # a retry: this person has the card already
             body = draft_card(draft, userid=userid, agentid=self.settings.wecom_agent_id,
-                              public_url=self.settings.public_url, warnings=[w["code"] for w in self._warnings(session, draft, now)])
+                              public_url=self.settings.public_url, intent_name=self.intent_name(draft.intent), warnings=[w["code"] for w in self._warnings(session, draft, now)])
             try:
                 answer = self.client.post("message/send", body)
             except WeComError as exc:
@@ -106,7 +106,7 @@ class Notifications(AppChat):
         since = message.created_at if message is not None else draft.created_at
         waited = max(0, int((now - since).total_seconds() // 60))
         content = (
-            f"【紧急未处理】{customer_label(draft)} 已等 {waited} 分钟\n"
+            f"【紧急未处理】{customer_label(draft)} 已等 {waited} 分钟（{self.intent_name(draft.intent)}）\n"
             f"客户：{cut(draft.message_text or '（非文字消息）', 80)}\n"
             f"负责人：{draft.assignee or '未分配'}\n"
             f"回复 全文 #{draft.id} 查看草稿，发 #{draft.id} 发送"

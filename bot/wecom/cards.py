@@ -132,8 +132,12 @@ def warning_names(codes: list[str]) -> str:
     return "·".join(dict.fromkeys(WARNING_NAMES.get(code, code) for code in codes))
 
 
-def draft_card(draft: CardDraft, *, userid: str, agentid: str | int, public_url: str = "", warnings: list[str] = ()) -> dict:
-    """The message/send body of the draft card for one staff member; `warnings` are flag and check codes."""
+def draft_card(draft: CardDraft, *, userid: str, agentid: str | int, public_url: str = "", warnings: list[str] = (),
+               intent_name: str = "") -> dict:
+    """The message/send body of the draft card for one staff member; `warnings` are flag and check codes.
+
+    `intent_name` is what staff call the intent (its display name, 退款退货); the id shows without one.
+    """
     manual = draft.status == "needs_manual"
     who = customer_label(draft)
     if manual:
@@ -148,15 +152,15 @@ def draft_card(draft: CardDraft, *, userid: str, agentid: str | int, public_url:
     ]
     if warnings:
         horizontal.insert(2, _item("提醒", warning_names(list(warnings))))
+    answer_id = getattr(draft, "answer_id", None)  # the brand answer the draft says, so staff see where a fact came from
+    if answer_id:
+        horizontal.insert(-1, _item("答案", answer_id))
     card: dict = {
         "card_type": "button_interaction",
         "source": {"desc": cut("紧急·待审回复" if draft.urgent else "待审回复", SOURCE_DESC_MAX), "desc_color": 2 if draft.urgent else 0},
         "main_title": {
-    answer_id = getattr(draft, "answer_id", None)  # the brand answer the draft says, so staff see where a fact came from
-    if answer_id:
-        horizontal.insert(-1, _item("答案", answer_id))
             "title": cut(f"{who}：{draft.message_text or '（非文字消息）'}", TITLE_MAX),
-            "desc": cut(f"意图 {draft.intent or '未识别'} · 人设 {draft.persona}", TITLE_DESC_MAX),
+            "desc": cut(f"意图 {intent_name or draft.intent or '未识别'} · 人设 {draft.persona}", TITLE_DESC_MAX),
         },
         "sub_title_text": sub_title,
     }

@@ -95,7 +95,9 @@ def test_customer_asks_staff_edits_and_sends_then_rejects(page, server: ServerPr
     # A draft appears for the staff member: intent, confidence, persona, editable text.
     card = cards.filter(has_text="我的快递到哪了")
     expect(card).to_have_count(1)
-    expect(card.get_by_test_id("draft-intent")).to_have_text("order_status")
+    expect(card.get_by_test_id("draft-intent")).to_have_text("订单进度")  # the Chinese name, the id beside it in small text
+    expect(card.get_by_test_id("draft-intent-id")).to_have_text("order_status")
+    expect(card.get_by_test_id("draft-intent")).to_have_attribute("title", "order_status")
     expect(card).to_contain_text(re.compile(r"\d+%"))
     expect(card.get_by_test_id("draft-status")).to_have_text("待审核")
     draft_text = card.get_by_test_id("draft-text")
@@ -119,7 +121,7 @@ def test_customer_asks_staff_edits_and_sends_then_rejects(page, server: ServerPr
     page.get_by_test_id("customer-send").click()
     second = cards.filter(has_text="你们服务太差了")
     expect(second.get_by_test_id("draft-status")).to_have_text("待审核")
-    expect(second.get_by_test_id("draft-intent")).to_have_text("complaint")
+    expect(second.get_by_test_id("draft-intent")).to_have_text("投诉")
     second.get_by_test_id("reject").click()
     expect(second.get_by_test_id("draft-status")).to_have_text("未发送")
     page.wait_for_timeout(1500)  # the worker polls every 50 ms and the page every 800 ms: plenty of time to leak
@@ -224,7 +226,7 @@ def test_a_second_message_before_a_decision_replaces_the_draft_and_says_so(page,
         expect(page.get_by_test_id("draft-message").first).to_contain_text(text)
     cards = page.get_by_test_id("draft-card")
     expect(cards).to_have_count(2)
-    expect(cards.nth(0).get_by_test_id("draft-intent")).to_have_text("order_status")
+    expect(cards.nth(0).get_by_test_id("draft-intent")).to_have_text("订单进度")
     expect(cards.nth(1).get_by_test_id("draft-status")).to_have_text("客户又发了消息，已由新草稿取代")
 
 

@@ -237,7 +237,8 @@ def test_staff_edit_a_draft_and_insert_it_into_the_chat(sidebar: Sidebar, server
     expect(card).to_have_count(1)
     expect(page.get_by_test_id("customer")).to_have_text("客户：王女士")
     expect(card.get_by_test_id("draft-message")).to_have_text("我的快递到哪了")
-    expect(card.get_by_test_id("draft-intent")).to_have_text("order_status")
+    expect(card.get_by_test_id("draft-intent")).to_have_text("订单进度")  # the Chinese name, the id beside it in small text
+    expect(card.get_by_test_id("draft-intent-id")).to_have_text("order_status")
     expect(card.get_by_test_id("draft-persona")).to_have_text(made["persona"])
     expect(card.get_by_test_id("draft-status")).to_have_text("待回复")
     expect(card.get_by_test_id("draft-text")).to_have_value(made["text"])

@@ -72,7 +72,7 @@ def _checks(runtime: Runtime, session: Session, draft: Draft) -> list[dict]:
 
 
 def _out(runtime: Runtime, session: Session, draft: Draft) -> DraftOut:
-    return DraftOut.of(draft, _checks(runtime, session, draft))
+    return DraftOut.of(draft, _checks(runtime, session, draft), names=runtime.pipeline.intent_name)
 
 
 def _decider(user: SidebarUser) -> Decider:
@@ -145,7 +145,7 @@ def sidebar_sent(draft_id: int, body: InsertIn, session: SessionDep, runtime: Ru
         log.warning("draft %s: %s inserted a text into the chat that cannot be recorded: %s", draft_id, user.user_id, exc)
         raise _refusal(exc) from None
     session.commit()
-    return DraftOut.of(draft)
+    return DraftOut.of(draft, names=runtime.pipeline.intent_name)
 
 
 @router.post("/sidebar/api/drafts/{draft_id}/reject", response_model=DraftOut, tags=["sidebar"])
@@ -159,4 +159,4 @@ def sidebar_reject(
     except TransitionError as exc:
         raise _refusal(exc) from None
     session.commit()
-    return DraftOut.of(draft)
+    return DraftOut.of(draft, names=runtime.pipeline.intent_name)

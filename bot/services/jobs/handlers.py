@@ -62,6 +62,8 @@ class JobHandlers:
             if self.kf_client is None:
                 raise SettingsError("a kf event arrived but DRAFTBOT_WECOM_SECRET / DRAFTBOT_WECOM_KF_SECRET is not set")
             pull_kf(session, self.kf_client, token=str(fields.get("Token", "")), open_kfid=str(fields.get("OpenKfId", "")), now=now)
+            if self.drafting.customers is not None:  # the new customers' nicknames in one batched call, before their drafts
+                self.drafting.customers.prefetch_waiting(session, now=now)
             self.wake()
             return
         if self.staffchat is not None and (kind == "message" or (kind == "event" and name == "template_card_event")):

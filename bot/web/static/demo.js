@@ -301,7 +301,11 @@
     node.querySelector(".card-from").textContent = d.customer_name ? d.customer_name + "：" : "";
     node.querySelector(".card-message").textContent = d.message_text || "";
 
-    node.querySelector(".intent-name").textContent = d.intent || "—";
+    const intentName = node.querySelector(".intent-name");
+    intentName.textContent = d.intent_name || d.intent || "—";  // the Chinese name; the id in the tooltip and small text
+    intentName.title = d.intent || "";
+    const intentId = node.querySelector(".intent-id");
+    if (intentId) intentId.textContent = d.intent && d.intent_name && d.intent_name !== d.intent ? d.intent : "";
     const answer = node.querySelector(".meta-answer");  // the brand answer the draft says: where its fact came from
     if (answer) { answer.hidden = !d.answer_id; answer.querySelector(".answer-id").textContent = d.answer_id || ""; }
     const p = node.querySelector(".intent-p");

@@ -340,16 +340,20 @@
       m.hidden = false;
     }
 
-    node.querySelector(".intent").textContent = d.intent || "未识别";
+    const intent = node.querySelector(".intent");
+    intent.textContent = d.intent_name || d.intent || "未识别";  // the Chinese name; the id in the tooltip and small text
+    intent.title = d.intent || "";
+    const intentId = node.querySelector(".intent-id");
+    if (intentId) intentId.textContent = d.intent && d.intent_name && d.intent_name !== d.intent ? d.intent : "";
     node.querySelector(".intent-p").textContent = d.confidence != null ? " " + pct(d.confidence) : "";
     if (d.confidence != null && d.confidence < 0.5) node.querySelector(".intent-p").classList.add("low");
     node.querySelector(".persona").textContent = d.persona || "—";
+    const answer = node.querySelector(".answer");  // the brand answer the draft says: where its fact came from
+    if (answer) { answer.hidden = !d.answer_id; answer.querySelector(".answer-id").textContent = d.answer_id || ""; }
 
     const ta = node.querySelector(".draft-text");
     const hint = node.querySelector(".edit-hint");
     const original = startingText(d);
-    const answer = node.querySelector(".answer");  // the brand answer the draft says: where its fact came from
-    if (answer) { answer.hidden = !d.answer_id; answer.querySelector(".answer-id").textContent = d.answer_id || ""; }
     ta.value = original;
     if (d.status === "approved") {
       ta.readOnly = true;
