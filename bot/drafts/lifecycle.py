@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from collections.abc import Collection
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.errors import EmptyText, NotAllowed, TransitionError
 
@@ -52,7 +52,7 @@ class DraftLike(Protocol):
     final_text: str | None
     approved_by: str | None
     approved_at: datetime | None
-    flags: list
+    flags: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)

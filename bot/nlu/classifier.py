@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.model_selection import StratifiedKFold
@@ -94,7 +95,8 @@ def wilson_lower_bound(hits: np.ndarray | float, total: np.ndarray | float, z: f
     z2 = z * z
     centre = share + z2 / (2 * total)
     spread = z * np.sqrt(share * (1 - share) / total + z2 / (4 * total * total))
-    return (centre - spread) / (1 + z2 / total)
+    bound: np.ndarray = (centre - spread) / (1 + z2 / total)
+    return bound
 
 
 def calibration_folds(rows: int, smallest_class: int) -> int:
@@ -107,7 +109,7 @@ def fit_temperature(decisions: np.ndarray, truth: np.ndarray) -> float:
     """The softmax temperature that makes decision values the most likely probabilities (min NLL)."""
 
     def nll(log_t: float) -> float:
-        return -log_softmax(decisions * np.exp(log_t), axis=1)[np.arange(len(truth)), truth].mean()
+        return float(-log_softmax(decisions * np.exp(log_t), axis=1)[np.arange(len(truth)), truth].mean())
 
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 6), method="bounded").x))
 
@@ -182,7 +184,8 @@ class IntentClassifier:
         return cls.fit(texts, labels, target_precision=target_precision, threshold=threshold)
 
     def probabilities(self, text: str) -> np.ndarray:
-        return softmax(self._scorer.decision(normalise(text)) * self.calibration.temperature)
+        row: np.ndarray = softmax(self._scorer.decision(normalise(text)) * self.calibration.temperature)
+        return row
 
     def predict(self, text: str) -> Prediction:
         """Classify one message (well under a millisecond)."""
@@ -208,7 +211,7 @@ def _stratified_sample(truth: np.ndarray, size: int, seed: int) -> np.ndarray:
     return np.sort(chosen)
 
 
-def _decision_matrix(model: LinearSVC, matrix, classes: int) -> np.ndarray:  # noqa: ANN001
+def _decision_matrix(model: LinearSVC, matrix: sp.csr_matrix, classes: int) -> np.ndarray:
     values = model.decision_function(matrix)
     if values.ndim == 1:  # binary: one score, for the second class
         values = np.column_stack([-values, values])

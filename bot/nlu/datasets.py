@@ -40,6 +40,10 @@ def from_intents(intents: list[Intent]) -> tuple[list[str], list[str]]:
 
 def training_texts(intent: Intent) -> list[str]:
     """An intent's examples, then its answers' questions that are not already examples."""
-    examples = list(intent.examples)
-    seen = set(examples)
-    return examples + [q for a in intent.answers for q in a.questions if not (q in seen or seen.add(q))]
+    texts = list(intent.examples)
+    seen = set(texts)
+    for question in (q for a in intent.answers for q in a.questions):
+        if question not in seen:
+            seen.add(question)
+            texts.append(question)
+    return texts

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
@@ -38,13 +39,13 @@ class Report:
     examples: int
     method: str
     per_intent: list[IntentScore]
-    confusion_pairs: list[dict]
+    confusion_pairs: list[dict[str, Any]]
     labels: list[str]
     confusion: list[list[int]]
-    curve: list[dict] = field(default_factory=list)
-    items: list[dict] = field(default_factory=list, repr=False)
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """The JSON form (without the per-item predictions)."""
         data = asdict(self)
         data.pop("items")
@@ -71,7 +72,7 @@ def cross_validate(
         folds = max(2, min(folds, smallest))
         splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(texts, labels))
         method = f"stratified {folds}-fold cross-validation"
-    predictions: list[Prediction | None] = [None] * len(texts)
+    predicted: dict[int, Prediction] = {}  # by row: every row is in one test fold
     thresholds = []
     for number, (train, test) in enumerate(splits, start=1):
         if progress:
@@ -79,11 +80,11 @@ def cross_validate(
         model = IntentClassifier.fit([texts[i] for i in train], [labels[i] for i in train], target_precision=target_precision, seed=seed)
         thresholds.append(model.threshold)
         for index, prediction in zip(test, model.predict_batch([texts[i] for i in test])):
-            predictions[index] = prediction
+            predicted[index] = prediction
     if progress:
         progress("cross-validation", folds, folds)
     return build_report(
-        texts, labels, predictions, threshold=float(np.mean(thresholds)), target_precision=target_precision, method=method,
+        texts, labels, [predicted[i] for i in range(len(texts))], threshold=float(np.mean(thresholds)), target_precision=target_precision, method=method,
     )
 
 
@@ -102,7 +103,8 @@ def stable_folds(texts: Sequence[str], labels: Sequence[str], folds: int) -> lis
     return fold_of
 
 
-def _stable_splits(texts: list[str], labels: list[str], folds: int):  # noqa: ANN202 (yields (train, test) index lists)
+def _stable_splits(texts: list[str], labels: list[str], folds: int) -> Iterator[tuple[list[int], list[int]]]:
+    """(train, test) row indices of each fold that has test rows."""
     fold_of = stable_folds(texts, labels, folds)
     for fold in range(folds):
         test = [i for i, f in enumerate(fold_of) if f == fold]
@@ -118,7 +120,7 @@ def held_out(model: IntentClassifier, texts: Sequence[str], labels: Sequence[str
 
 
 def build_report(
-    texts: list[str], labels: list[str], predictions: list, *, threshold: float, target_precision: float, method: str
+    texts: list[str], labels: list[str], predictions: list[Prediction], *, threshold: float, target_precision: float, method: str
 ) -> Report:
     predicted = [p.best for p in predictions]
     accepted = [p.accepted for p in predictions]
@@ -155,9 +157,9 @@ def build_report(
     )
 
 
-def _confusion_pairs(matrix: np.ndarray, names: list[str], limit: int = 10) -> list[dict]:
+def _confusion_pairs(matrix: np.ndarray, names: list[str], limit: int = 10) -> list[dict[str, Any]]:
     """The most frequent mistakes in either direction, e.g. complaint <-> human_agent."""
-    pairs = []
+    pairs: list[dict[str, Any]] = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
             count = int(matrix[i, j] + matrix[j, i])
@@ -166,7 +168,7 @@ def _confusion_pairs(matrix: np.ndarray, names: list[str], limit: int = 10) -> l
     return sorted(pairs, key=lambda p: -p["count"])[:limit]
 
 
-def coverage_curve(confidences: Sequence[float], correct: Sequence[bool], points: int = 21) -> list[dict]:
+def coverage_curve(confidences: Sequence[float], correct: Sequence[bool], points: int = 21) -> list[dict[str, Any]]:
     """Coverage and accuracy on accepted messages at thresholds from 0 to 1."""
     conf = np.asarray(confidences)
     ok = np.asarray(correct, dtype=bool)

@@ -116,11 +116,10 @@ def weight(value: object, limit: int) -> int:
     Shared parts count every time they appear (that is what printing the value costs). Raises
     BoundsExceeded as soon as the weight passes `limit`, so a huge value is never walked in full.
     """
-    kind = type(value)
-    if kind is str:
-        size = len(value)  # type: ignore[arg-type]
-    elif kind is int:
-        size = value.bit_length() // 64 + 1  # type: ignore[union-attr]
+    if type(value) is str:  # the common plain values first, without a weigher
+        size = len(value)
+    elif type(value) is int:
+        size = value.bit_length() // 64 + 1
     else:
         size = _Weigher(limit).weigh(value, 0)
     if size > limit:
@@ -157,7 +156,7 @@ class _Weigher:
         return total
 
 
-def _children(value: object) -> list | tuple | None:
+def _children(value: object) -> list[object] | tuple[object, ...] | None:
     """The parts of a container a template can print, or None for a plain value."""
     if isinstance(value, (list, tuple)):
         return value

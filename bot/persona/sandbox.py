@@ -96,7 +96,7 @@ class _BoundedCodeGenerator(CodeGenerator):
         self.write(")")
 
 
-def _call_guard(name: str, argument: nodes.Expr, environment: Any) -> nodes.Call:
+def _call_guard(name: str, argument: nodes.Node, environment: Any) -> nodes.Call:
     call = nodes.Call(nodes.EnvironmentAttribute(name), [argument], [], None, None)
     call.set_lineno(argument.lineno or 1)
     call.set_environment(environment)
@@ -174,7 +174,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             budget.check_int(result)
         return budget.account(result)
 
-    def check_arguments(self, budget: Budget, value: Any, args: tuple, kwargs: dict) -> None:
+    def check_arguments(self, budget: Budget, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Refuse a filter or method whose result could weigh more than `Limits.work`.
 
         The estimate is the value's weight times the largest argument (a width, a count, a string
@@ -192,11 +192,13 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                 largest = max(largest, weight(argument, self.limits.value))
         budget.check_work(weight(value, self.limits.value) * (largest + 1))
 
-    def guard_join(self, parts: tuple) -> str:
+    def guard_join(self, parts: tuple[object, ...]) -> str:
         """`a ~ b ~ c`: the parts' weights are checked before they are turned into text."""
         budget = self.budget()
         budget.check_work(sum(weight(p, self.limits.value) for p in parts))
-        return budget.account("".join(map(str, parts)))  # type: ignore[return-value]
+        text = "".join(map(str, parts))
+        budget.account(text)
+        return text
 
     def guard_value(self, value: Any) -> Any:
         """A list, tuple or dict literal: weighed like any other value a template makes."""
@@ -217,7 +219,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     # ----- output -----------------------------------------------------------------------------------
 
-    def concat(self, pieces: Iterable[str]) -> str:  # type: ignore[override]
+    def concat(self, pieces: Iterable[str]) -> str:
         """A rendered text (the draft, a block, a macro's output) of at most `Limits.output` characters."""
         kept: list[str] = []
         size = 0
@@ -251,7 +253,7 @@ def check_percent_format(budget: Budget, template: str, values: Any) -> None:
     _check_asked(budget, asked, template, values)
 
 
-def check_brace_format(budget: Budget, template: str, values: tuple) -> None:
+def check_brace_format(budget: Budget, template: str, values: tuple[object, ...]) -> None:
     """`'{:>9}'.format(x)`: like `check_percent_format`, for str.format widths (nested ones come from the values)."""
     asked = 0
     nested = False
