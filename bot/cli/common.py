@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -14,6 +14,11 @@ from bot.config import Settings, get_settings
 from bot.errors import DraftbotError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from bot.db.models import ConfigVersion as StoredVersion
     from bot.services.configuration import ConfigFiles
 
 app = typer.Typer(help="draftbot: persona-consistent reply drafts for WeCom, sent only after a human approves.", no_args_is_help=True)
@@ -51,7 +56,7 @@ def _print_listing(table: Table) -> None:
         Console(file=out.file, width=max(out.width, 240), soft_wrap=True).print(table)
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     err.print(f"[bold red]error:[/] {exc}", highlight=False)
     raise typer.Exit(2)
 
@@ -66,14 +71,14 @@ ConfigVersion = Annotated[
 ]
 
 
-def _chosen_version(session, settings: Settings, version: str | int | None):  # noqa: ANN001, ANN202
+def _chosen_version(session: Session, settings: Settings, version: str | int | None) -> StoredVersion:
     """The configuration version asked for (None or 'active': the active one); fails with a message if there is none."""
-    from bot.services.configuration import active, ensure_initial, get_version
+    from bot.services.configuration import ensure_initial, get_version
     from bot.wiring import system_clock
 
-    ensure_initial(session, settings, system_clock())
+    current = ensure_initial(session, settings, system_clock())  # the active version
     if version is None or version == "active":
-        return active(session)
+        return current
     try:
         number = int(version)
     except ValueError:
@@ -104,7 +109,7 @@ def _config_files(settings: Settings, version: str | None) -> tuple[ConfigFiles,
     return files, f"configuration version {chosen.number}"
 
 
-def _database():  # noqa: ANN202
+def _database() -> tuple[Engine, sessionmaker[Session]]:
     from bot.wiring import open_database
 
     settings = _settings()
@@ -116,7 +121,7 @@ def _database():  # noqa: ANN202
         _fail(DraftbotError(f"cannot open the database {settings.database_url}: {type(exc).__name__}: {exc}"))
 
 
-def _progress(*, quiet: bool):  # noqa: ANN202
+def _progress(*, quiet: bool) -> Progress:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True, disable=quiet)

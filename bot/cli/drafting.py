@@ -21,6 +21,8 @@ from bot.cli.common import (
 from bot.errors import DraftbotError
 
 if TYPE_CHECKING:
+    from bot.nlu.evaluation import Report
+    from bot.nlu.intents import Intent
     from bot.services.configuration import ConfigFiles
 
 
@@ -169,14 +171,14 @@ def _readable_intents(files: ConfigFiles) -> list:
         return []
 
 
-def _display_names(intents: list) -> dict[str, str]:
+def _display_names(intents: list[Intent]) -> dict[str, str]:
     """Intent id -> Chinese display name, for the report."""
     from bot.nlu.intents import FALLBACK, FALLBACK_NAME
 
     return {FALLBACK: FALLBACK_NAME} | {i.intent: i.display_name for i in intents if i.display_name}
 
 
-def _print_report(result) -> None:  # noqa: ANN001
+def _print_report(result: Report) -> None:
     out.print(f"{result.method}: {result.examples} examples", highlight=False)
     out.print(
         f"accuracy {result.accuracy:.1%}   macro-F1 {result.macro_f1:.1%}   "

@@ -104,6 +104,7 @@ def worker(
         freeze_heap,
     )
     from bot.worker.process import run_until_stopped, wait_for_go
+    from bot.worker.thread import Worker
 
     settings = _settings()
     _configure_logging(settings.log_level)
@@ -115,6 +116,8 @@ def worker(
         _fail(exc)
     freeze_heap()
     try:
-        run_until_stopped(runtime.worker, supervised=supervised, sole_instance=sole_instance)
+        worker = runtime.worker
+        assert isinstance(worker, Worker), "a runtime that does not serve runs its jobs in a thread"
+        run_until_stopped(worker, supervised=supervised, sole_instance=sole_instance)
     finally:
         runtime.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 from rich.table import Table
@@ -25,7 +25,7 @@ from bot.cli.common import (
 from bot.errors import DraftbotError
 
 if TYPE_CHECKING:
-    pass
+    from sqlalchemy import Engine
 
 
 def _author(author: str | None) -> str:
@@ -39,7 +39,7 @@ def _author(author: str | None) -> str:
         return "cli"
 
 
-def _refused(exc: Exception) -> None:
+def _refused(exc: Exception) -> NoReturn:
     from rich.markup import escape
 
     from bot.services.configuration import ConfigRefused
@@ -64,7 +64,7 @@ def _refused(exc: Exception) -> None:
 
 
 @contextmanager
-def _disposing(engine) -> Iterator[None]:  # noqa: ANN001
+def _disposing(engine: Engine) -> Iterator[None]:
     """Close the database connections when the command ends (a test runs many commands in one process)."""
     try:
         yield
