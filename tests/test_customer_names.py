@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.db.models import Customer, Draft
+from bot.db.models import AuditLog, Customer, Draft
 from tests.conftest import bearer, make_settings, run_jobs, runtime
 from tests.factories import FakeClock, app_text_xml, kf_event_xml, signed_callback
 from tests.fake_wecom import FakeWeCom
@@ -160,3 +160,14 @@ def test_the_full_text_command_names_the_customer_and_the_intent_in_chinese(app:
     run_jobs(app)
     [reply] = [c["body"]["text"]["content"] for c in fake.calls("message/send") if c["body"]["msgtype"] == "text"]
     assert reply.startswith(f"#{draft.id} 小鱼：我的快递到哪了") and "意图：订单进度" in reply
+
+
+def test_the_audit_log_names_the_customer_beside_the_id(app: TestClient, fake: FakeWeCom) -> None:
+    fake.add_kf_customer("wmA", "小鱼")
+    kf_customers_write(app, fake, ("wmA", "我的快递到哪了"))
+    staff = bearer(app, STAFF)
+    assert app.post("/api/customers/kf/wmA/opt-out", json={"reason": "电话里说不要推送"}, headers=staff).status_code == 201
+    with runtime(app).sessions() as session:
+        entry = session.scalar(select(AuditLog).order_by(AuditLog.id.desc()))
+    assert entry.detail["what"].startswith("客户 小鱼（kf/wmA）：记录退订")
+    assert (entry.detail["customer_id"], entry.detail["customer_name"]) == ("wmA", "小鱼")

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import AuditLog, OptOut
+from bot.db.models import AuditLog, Draft, OptOut
 from bot.errors import NotAllowed, TransitionError
 
 CUSTOMER = "customer"  # recorded_by of an opt-out the customer said themselves
@@ -69,8 +69,13 @@ def lift(session: Session, *, channel: str, customer_id: str, user: str, role: s
 def _audit(session: Session, action: str, *, user: str, channel: str, customer_id: str, reason: str, now: datetime,
            lifted: str | None = None) -> None:
     said = "客户本人的退订" if lifted == CUSTOMER else "退订"
-    what = f"客户 {channel}/{customer_id}：{'解除' + said if action == LIFTED else '记录退订'}" + (f"（原因：{reason}）" if reason else "")
-    detail = {"what": what, "channel": channel, "customer_id": customer_id, "reason": reason}
+    name = session.scalar(  # as staff know them (the name on their drafts); the id stays beside it
+        select(Draft.customer_name).where(Draft.channel == channel, Draft.customer_id == customer_id, Draft.customer_name != "")
+        .order_by(Draft.id.desc()).limit(1)
+    )
+    who = f"{name}（{channel}/{customer_id}）" if name else f"{channel}/{customer_id}"
+    what = f"客户 {who}：{'解除' + said if action == LIFTED else '记录退订'}" + (f"（原因：{reason}）" if reason else "")
+    detail = {"what": what, "channel": channel, "customer_id": customer_id, "customer_name": name or "", "reason": reason}
     if lifted is not None:
         detail["recorded_by"] = lifted
     session.add(AuditLog(at=now, actor=user, action=action, version=None, detail=detail))
