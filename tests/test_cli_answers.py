@@ -64,3 +64,9 @@ def test_eval_reports_answer_retrieval_on_held_out_question_variants(intents: Pa
     answers = json.loads(result.stdout.strip().splitlines()[-1])["answers"]
     assert answers["questions"] == 6
     assert 0.0 <= answers["coverage"] <= 1.0 and 0.0 <= answers["accuracy_on_accepted"] <= 1.0
+
+
+def test_check_warns_about_a_template_that_does_not_say_the_answer(intents: Path) -> None:
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 0, result.output  # a warning: drafts keep their usual wording
+    assert "order_status v1: 这个意图有答案，但这条话术没有完整说出答案" in result.output

@@ -26,8 +26,9 @@ NEXT_STEP = re.compile(r"\d+\s*(?:分钟|小时|个小时|天|个工作日)|今�
 EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
 # Each variation renders with every entity present, and with none: a template that uses an entity
 # must also say something sensible when the customer gave none.
-# A brand answer (intents/<intent>.yml `answers:`) as long as the loader allows, so every variation's
-# answer branch is checked for length, address and emoji too.
+# A brand answer (intents/<intent>.yml `answers:`) as long as the loader allows. Intents with answers
+# render each variation with their own longest answer instead (see `lint`), so the length, address and
+# emoji rules and "says the answer whole" are checked on what drafts will really say.
 SAMPLE_ANSWER = (
     "门店营业时间是每天 10:00-22:00，节假日照常营业；商场地下停车场 B2 层，当日消费满 200 元可免费停车 3 小时，"
     "超出部分每小时 10 元，凭小票在收银台办理；地铁 2 号线南京西路站 3 号口出站，步行约 5 分钟即到。"
@@ -78,7 +79,12 @@ def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent], *, second
     deadline = time.monotonic() + seconds
     intents = [i for i in intents if i.enabled]  # a disabled intent is not classified, so it needs no templates
     problems = lint_intents(intents)
-    with_answers = {i.intent for i in intents if i.answers}
+    if any(i.answers for i in intents):
+        from bot.persona.answer_lint import lint_answers  # it imports Problem from here
+
+        problems.extend(lint_answers(intents))
+    # each intent's longest answer: what its templates must say whole within every persona's length limit
+    with_answers = {i.intent: max(i.answers, key=lambda a: len(a.answer)) for i in intents if i.answers}
     for name in book.names():
         persona = book[name]
         for intent in [*(i.intent for i in intents), FALLBACK]:
@@ -91,17 +97,15 @@ def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent], *, second
             if len(variations) < 2 and intent != FALLBACK:
                 problems.append(Problem("warning", template, intent,
                                         f"只有 {len(variations)} 种说法：至少写两种（v1、v2），客户才不会每次收到一样的话。", "variations"))
-    if any(i.answers for i in intents):
-        from bot.persona.answer_lint import lint_answers  # it imports Problem from here
-
-        problems.extend(lint_answers(intents))
             where = relative_name(template)
             for variation in variations:
                 if time.monotonic() > deadline:
                     problems.append(Problem("error", where, f"{intent} {variation}",
                                             f"检查超时：渲染话术累计超过 {seconds:g} 秒，这条及之后的话术没有检查。", "renders"))
                     return _unique(problems)
-                for context in (*SAMPLE_CONTEXTS, ANSWER_CONTEXT) if intent in with_answers else SAMPLE_CONTEXTS:
+                longest = with_answers.get(intent)
+                answered = {**ANSWER_CONTEXT, "answer": longest.answer, "answer_id": longest.id} if longest else None
+                for context in (*SAMPLE_CONTEXTS, answered) if answered else SAMPLE_CONTEXTS:
                     found = _check_one(renderer, book, name, intent, variation, context, where)
                     problems.extend(found)
                     if any(p.rule == "bounds" for p in found):
@@ -125,6 +129,9 @@ def _check_one(renderer: Renderer, book: PersonaBook, name: str, intent: str, va
         return [Problem("error", f"{name}/{intent}", variation, f"无法渲染：{exc}", "renders")]
     where, item, text = rendered.template, f"{intent} {variation}", rendered.text
     found = []
+    if "answer" in context and str(context["answer"]) not in text:
+        found.append(Problem("warning", where, item, "这个意图有答案，但这条话术没有完整说出答案，草稿不会用到它：请写成 "
+                             "{% if answer is defined %}…{{ answer }}…{% else %}…{% endif %}。", "answer"))
     # The persona is named: the template may be one it inherits (the path then names another persona).
     if len(text) > persona.max_chars:
         found.append(Problem("error", where, item, f"共 {len(text)} 个字，超过了人设 {name} 的字数上限 {persona.max_chars}。", "max_chars"))

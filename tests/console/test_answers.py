@@ -105,3 +105,62 @@ def test_the_dashboard_shows_how_often_each_answer_is_used(admin: Admin) -> None
     assert page.status_code == 200 and 'data-testid="answer-usage"' in page.text
     row = page.text.split('data-testid="answer-usage"')[1]
     assert "<code>shipping_time</code>" in row and "/admin/intents/order_status/answers#answer-shipping_time" in row
+
+
+def test_answers_are_versioned_diffed_published_and_rolled_back(admin: Admin) -> None:
+    from bot.drafts.pipeline import Inbound
+
+    rt = runtime(admin.client)
+    assert admin.post(PAGE, FORM).status_code == 303
+    plan = rt.pipeline.plan(Inbound(msg_id="v0", channel="demo", customer_id="c", text="快递发出来以后要几天才能到"))
+    assert plan.answer_id is None  # a draft until published
+    say_answers(admin)
+    versions = admin.client.get("/admin/versions").text
+    assert "shipping_time" in versions and "现货订单 48 小时内发货" in versions  # the draft's diff shows the answer
+    published = admin.post("/admin/versions/publish", {"note": "订单进度加上发货时效答案", "force": "1"})
+    assert published.status_code == 303, published.text
+    assert rt.config.poll() is True
+    plan = rt.pipeline.plan(Inbound(msg_id="v1", channel="demo", customer_id="c", text="快递发出来以后要几天才能到"))
+    assert (plan.intent, plan.answer_id) == ("order_status", "shipping_time")
+    assert "现货订单 48 小时内发货" in plan.text
+    assert admin.post("/admin/versions/1/rollback").status_code == 303
+    assert rt.config.poll() is True
+    plan = rt.pipeline.plan(Inbound(msg_id="v2", channel="demo", customer_id="c", text="快递发出来以后要几天才能到"))
+    assert plan.answer_id is None
+
+
+def say_answers(admin: Admin) -> None:
+    """The test personas' base template says an answer after the variation (the shipped one does the same)."""
+    rt = runtime(admin.client)
+    with rt.sessions() as session:
+        draft = workspace.load(session, rt.clock())
+        files = dict(draft.files.files)
+        path = "persona_styles/_default/templates/base.j2"
+        files[path] = files[path].replace("{{ self[variation]() | trim }}",
+                                          "{{ self[variation]() | trim }}{% if answer is defined %}{{ answer }}{% endif %}")
+        workspace.save(session, type(draft.files)(files), user="lin", what="base.j2 says answers", now=rt.clock())
+        session.commit()
+
+
+def test_a_draft_whose_template_does_not_say_the_answer_records_none(admin: Admin) -> None:
+    from bot.drafts.pipeline import Inbound
+
+    rt = runtime(admin.client)
+    assert admin.post(PAGE, FORM).status_code == 303
+    assert admin.post("/admin/versions/publish", {"note": "只加答案", "force": "1"}).status_code == 303
+    assert rt.config.poll() is True
+    plan = rt.pipeline.plan(Inbound(msg_id="v1", channel="demo", customer_id="c", text="快递发出来以后要几天才能到"))
+    assert plan.intent == "order_status" and plan.answer_id is None and "现货订单" not in plan.text
+
+
+def test_publishing_refuses_an_answer_the_check_finds_wrong(admin: Admin) -> None:
+    rt = runtime(admin.client)
+    with rt.sessions() as session:
+        draft = workspace.load(session, rt.clock())
+        files = dict(draft.files.files)
+        files["intents/order_status.yml"] += ("answers:\n  - id: hello\n    questions: [\"你好\", \"在吗在吗\"]\n"
+                                              "    answer: \"在的。\"\n")
+        workspace.save(session, type(draft.files)(files), user="lin", what="test", now=rt.clock())
+        session.commit()
+    refused = admin.post("/admin/versions/publish", {"note": "x", "force": "1"})
+    assert refused.status_code in (409, 422) and "是意图 greeting 的例句" in refused.text.replace("也是意图", "是意图")
