@@ -20,6 +20,7 @@ from bot.api import callback, customers, demo, demo_orders, drafts, ops
 from bot.api import admin, errors, sidebar
 from bot.api.body_timeout import BodyTimeoutMiddleware
 from bot.api.errors import error_responses
+from bot.api.nul_guard import NulGuardMiddleware
 from bot.api.security_headers import SecurityHeadersMiddleware
 from bot.config import Settings, get_settings
 from bot.wiring import Clock, Runtime, system_clock
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         app.include_router(demo.router, responses=error_responses(404, 408, 409, 422))
         app.include_router(demo_orders.router, responses=error_responses(404, 422))
     app.add_middleware(BodyTimeoutMiddleware, seconds=settings.body_timeout_seconds)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.trusted_proxies:  # else X-Forwarded-For is never believed: the peer's address is the client's
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
@@ -76,6 +78,6 @@ def callback_refusals(app: FastAPI) -> None:
     text = {"text/plain": {"schema": {"type": "string"}}}
     statuses = {"GET": (400, 403, 503), "POST": (400, 403, 408, 413, 503)}
     for route in app.routes:
-        if isinstance(route, APIRoute) and route.path == "/wecom/callback":
+        if isinstance(route, APIRoute) and route.path == "/wecom/callback" and route.methods:
             for status in statuses[next(iter(route.methods))]:
                 route.responses[status] = {"description": errors.MEANINGS[status], "content": text}

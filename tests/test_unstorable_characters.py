@@ -127,3 +127,15 @@ def test_a_message_that_cannot_be_stored_says_which_field(change: dict, reason: 
 def test_kf_items_with_fields_of_the_wrong_type_read_as_empty() -> None:
     message = KfMessage.from_item({"msgid": 7, "send_time": "soon", "origin": "3", "msgtype": "text", "text": "not a dict"})
     assert (message.msgid, message.send_time, message.origin, message.text) == ("7", 0, 3, "")
+
+
+@pytest.mark.parametrize("path", [
+    "/api/customers/kf/wm%00A/opt-out",
+    "/api/drafts?customer_id=wm%00A",
+    "/api/drafts?status=pending&customer_id=%00",
+    "/demo/conversation?customer_id=%00",
+])
+def test_a_nul_in_an_address_is_a_400_with_a_reason(client: TestClient, path: str) -> None:
+    response = client.get(path, headers=bearer(client, "boss", "admin"))
+    assert response.status_code == 400
+    assert "U+0000" in response.json()["detail"]
