@@ -61,7 +61,7 @@ async def receive(request: Request) -> Response:
     the decryption. The store wakes the worker once per committed batch.
     """
     runtime: Runtime = request.app.state.runtime
-    if runtime.crypto is None:
+    if runtime.crypto is None or runtime.callbacks is None:  # a serving runtime always has a callback store
         return PlainTextResponse(NOT_CONFIGURED, status_code=503)
     try:
         body = await _read_capped(request)

@@ -67,7 +67,7 @@ def stacked_bars(labels: Sequence[str], series: Sequence[Series], *, title: str,
     height = HEIGHT - BOTTOM - TOP
     for index, tip in enumerate(tips):
         x = LEFT + band * index + band * 0.15
-        y = HEIGHT - BOTTOM
+        y: float = HEIGHT - BOTTOM
         parts.append(f'<g class="chart-bar"><title>{escape(tip)}</title>')
         for part in series:
             h = part.values[index] / top * height

@@ -105,7 +105,8 @@ class FieldErrors(Refused):
 def form_values(files: ConfigFiles, name: str) -> dict[str, str]:
     """The form's values from persona.yml as written (so a broken file can still be repaired)."""
     raw = raw_persona(files, name)
-    binds = raw.get("binds") if isinstance(raw.get("binds"), dict) else {}
+    given = raw.get("binds")
+    binds = given if isinstance(given, dict) else {}
 
     def text(value: object) -> str:
         return "" if value is None else str(value)
@@ -215,7 +216,7 @@ def _link_error(name: str, problem: DataFileError) -> dict[str, str]:
         return {"": _described(problem)}
     if problem.value:
         other = problem.other if problem.owner == name else problem.owner
-        return {_ITEM_FIELDS[problem.item]: f"{problem.value} 已绑定到人设 {other}：一个账号只能对应一个人设。"}
+        return {_ITEM_FIELDS.get(problem.item or "", ""): f"{problem.value} 已绑定到人设 {other}：一个账号只能对应一个人设。"}
     if problem.other:
         return {"extends": f"没有人设 {problem.other}。"}
     return {"extends": "人设之间不能循环继承（A 继承 B，B 又继承 A）。"}

@@ -44,7 +44,7 @@ class TemplateSource:
     @property
     def falls_back(self) -> bool:
         """No template for the intent along the chain: the renderer uses fallback.j2."""
-        return bool(self.used) and self.intent != FALLBACK and self.used.endswith(f"/{FALLBACK}.j2")
+        return self.used is not None and self.intent != FALLBACK and self.used.endswith(f"/{FALLBACK}.j2")
 
 
 def template_source(files: ConfigFiles, persona: str, intent: str) -> TemplateSource:

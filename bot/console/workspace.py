@@ -88,6 +88,8 @@ def remember_evaluation(session: Session, files: ConfigFiles, evaluation: dict, 
 def discard(session: Session, *, user: str, now: datetime) -> Workspace:
     """Start the draft over from the active version (commits)."""
     active = configuration.active(session)
+    if active is None:
+        raise ConfigRefused(["no active configuration version yet"])
     row = _row(session, now)
     session.add(AuditLog(at=now, actor=user, action="discard", version=None,
                          detail={"base_version": row.base_version, "active_version": active.number}))

@@ -76,7 +76,7 @@ def save_account(session: Session, *, user_id: str, role: str, password: str, no
         raise Refused(f"the password needs at least {MIN_PASSWORD} characters")
     account = session.get(Account, user_id)
     created = account is None
-    if created:
+    if account is None:
         account = Account(user_id=user_id, created_at=now)
         session.add(account)
     account.role = role

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.db.models import Job
+from bot.db.models import Job, Message
 
 
-def insert_ignoring_duplicates(session: Session, model: type, values: dict, unique: list[str]) -> int | None:
+def insert_ignoring_duplicates(
+    session: Session, model: type[Message] | type[Job], values: dict[str, Any], unique: list[str]
+) -> int | None:
     """INSERT a row unless one with the same unique columns exists; return the new id or None."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=unique).returning(model.id)
@@ -100,7 +103,7 @@ def pending_count(session: Session) -> int:
 
 def release_running(session: Session, *, now: datetime) -> int:
     """Make every running job due again: for a single-instance database at start-up, after a crash."""
-    result = session.execute(
+    result = cast(CursorResult[Any], session.execute(  # an UPDATE's result has a row count
         update(Job).where(Job.status == "running").values(status="pending", lease_until=None, run_after=now, updated_at=now)
-    )
+    ))
     return result.rowcount

@@ -8,6 +8,7 @@ without a card. Nothing here sends to a customer: approval queues the reply for 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -225,7 +226,7 @@ class Decisions(AppChat):
         lines.append("回复 发 #编号 / 不发 #编号 / 全文 #编号 / 改 #编号 新内容")
         self._reply(user, "\n".join(lines))
 
-    def _full(self, draft: Draft, user: str, warnings: list[dict] = ()) -> None:
+    def _full(self, draft: Draft, user: str, warnings: Sequence[dict[str, str]] = ()) -> None:
         who = customer_label(draft)
         said = cut(draft.message_text or "（非文字消息）", 300, one_line=False)
         if draft.status == Status.NEEDS_MANUAL:

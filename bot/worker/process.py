@@ -124,7 +124,10 @@ class WorkerProcess:
         delay = FIRST_RESTART_DELAY
         while True:
             started = time.monotonic()
-            code = self._process.wait()
+            process = self._process
+            if process is None:  # stopped before the first child started
+                return
+            code = process.wait()
             if self._stopping.is_set():
                 return
             if time.monotonic() - started > HEALTHY_AFTER:

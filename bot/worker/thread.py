@@ -124,7 +124,7 @@ class Worker:
         if not self._leased:
             with self.sessions() as session:
                 jobs = queue.claim(session, now=self.clock(), lease=self.lease_seconds, limit=CLAIM_BATCH)
-                self._leased.extend((job.id, job.lease_until) for job in jobs)
+                self._leased.extend((job.id, job.lease_until) for job in jobs if job.lease_until is not None)  # claim sets it
             if not self._leased:
                 return False
         job_id, lease_until = self._leased.popleft()

@@ -101,6 +101,7 @@ def install_handlers(app: FastAPI) -> None:
     async def csrf(request: Request, exc: CsrfFailed) -> Response:
         return HTMLResponse("表单已过期或来源不明（CSRF 校验失败）。请刷新页面后重试。", status_code=403)
 
-    app.add_exception_handler(SignInRequired, sign_in)
-    app.add_exception_handler(NotAdmin, not_admin)
-    app.add_exception_handler(CsrfFailed, csrf)
+    # Starlette types every handler as taking any Exception, though it calls each only with its own class
+    app.add_exception_handler(SignInRequired, sign_in)  # type: ignore[arg-type]
+    app.add_exception_handler(NotAdmin, not_admin)  # type: ignore[arg-type]
+    app.add_exception_handler(CsrfFailed, csrf)  # type: ignore[arg-type]

@@ -62,7 +62,7 @@ AdminDep = Annotated[ConsoleUser, Depends(get_admin)]
 
 
 async def get_admin_writer(request: Request, user: AdminDep) -> ConsoleUser:
-    sent = request.headers.get("x-csrf-token")
+    sent: object = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         sent = (await request.form()).get("csrf")
     if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), user.csrf.encode()):

@@ -33,7 +33,7 @@ def _page(request: Request, runtime: Runtime, session: Session, user: ConsoleUse
     draft = workspace.load(session, runtime.clock())
     figures = evaluation.draft_figures(draft)
     active, active_figures = evaluation.active_figures(session)
-    diff = evaluation.difference(figures, active_figures, active.number) if figures and active_figures else None
+    diff = evaluation.difference(figures, active_figures, active.number) if figures and active_figures and active else None
     evaluated_at = None
     if figures and figures.get("evaluated_at"):
         evaluated_at = local_time(datetime.fromisoformat(figures["evaluated_at"]), runtime.settings.timezone)

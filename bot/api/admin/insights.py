@@ -53,7 +53,7 @@ def dashboard_page(request: Request, runtime: RuntimeDep, session: SessionDep, u
     chosen = parse_period(days)
     error = None
     if chosen is None:
-        error = f"没有“{days[:20]}”这个时间范围，只能选最近 7、30 或 90 天；下面显示最近 {DEFAULT_DAYS} 天。"
+        error = f"没有“{(days or '')[:20]}”这个时间范围，只能选最近 7、30 或 90 天；下面显示最近 {DEFAULT_DAYS} 天。"
         chosen = DEFAULT_DAYS
     board = dashboard(session, now=runtime.clock(), days=chosen, zone=ZoneInfo(runtime.settings.timezone))
     return page(request, runtime, session, user, "dashboard.html", status_code=400 if error else 200,

@@ -9,7 +9,7 @@ persona or intent is a 404 page that lists what exists.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -35,7 +35,8 @@ NOTICES = {
 
 
 # The persona form as posted: every field as text, all validated by `persona_fields.apply_form`.
-PersonaForm = create_model("PersonaForm", **{name: (str, "") for name in persona_fields.FIELDS})
+_FORM_FIELDS: dict[str, Any] = {name: (str, "") for name in persona_fields.FIELDS}
+PersonaForm = create_model("PersonaForm", **_FORM_FIELDS)
 
 
 class PreviewIn(BaseModel):

@@ -96,13 +96,13 @@ def sidebar_page(request: Request, runtime: RuntimeDep, sdk: str | None = Query(
     if session is None:
         state = secrets.token_urlsafe(16)
         redirect_uri = base_urls(request, settings)[0] + "/sidebar/auth"
-        response = RedirectResponse(
+        redirect = RedirectResponse(
             oauth_url(corp_id=settings.wecom_corp_id, redirect_uri=redirect_uri, state=state, agent_id=settings.wecom_agent_id),
             status_code=302,
         )
         cookie = signer.dumps("state", {"state": state, "next": _next_path(request)}, now=timestamp(runtime), max_age=STATE_SECONDS)
-        set_cookie(response, request, settings, STATE_COOKIE, cookie, STATE_SECONDS)
-        return response
+        set_cookie(redirect, request, settings, STATE_COOKIE, cookie, STATE_SECONDS)
+        return redirect
     response = templates.TemplateResponse(
         request, "sidebar.html",
         {
