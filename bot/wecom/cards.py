@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -132,7 +133,7 @@ def warning_names(codes: list[str]) -> str:
     return "·".join(dict.fromkeys(WARNING_NAMES.get(code, code) for code in codes))
 
 
-def draft_card(draft: CardDraft, *, userid: str, agentid: str | int, public_url: str = "", warnings: list[str] = (),
+def draft_card(draft: CardDraft, *, userid: str, agentid: str | int, public_url: str = "", warnings: Sequence[str] = (),
                intent_name: str = "") -> dict:
     """The message/send body of the draft card for one staff member; `warnings` are flag and check codes.
 
@@ -186,13 +187,10 @@ def _item(keyname: str, value: str) -> dict:
     return {"keyname": cut(keyname, KEYNAME_MAX), "value": cut(value, VALUE_MAX)}
 
 
-def _buttons(draft_id: int, *, manual: bool) -> list[dict]:
-    buttons = [] if manual else [{"text": "发送", "style": 1, "key": button_key(APPROVE, draft_id)}]
-    buttons.append({"text": "写回复" if manual else "修改", "style": 2, "key": button_key(EDIT, draft_id)})
-    buttons.append({"text": "不发", "style": 2, "key": button_key(REJECT, draft_id)})
-    for button in buttons:
-        button["text"] = cut(button["text"], BUTTON_TEXT_MAX)
-    return buttons
+def _buttons(draft_id: int, *, manual: bool) -> list[dict[str, object]]:
+    shown: list[tuple[str, int, str]] = [] if manual else [("发送", 1, APPROVE)]  # (text, style, action)
+    shown += [("写回复" if manual else "修改", 2, EDIT), ("不发", 2, REJECT)]
+    return [{"text": cut(text, BUTTON_TEXT_MAX), "style": style, "key": button_key(action, draft_id)} for text, style, action in shown]
 
 
 def text_message(userids: list[str] | str, content: str, *, agentid: str | int, dedupe: bool = False) -> dict:

@@ -59,7 +59,8 @@ def get_external_contact(client: WeComClient, external_userid: str, *, staff_id:
     answer = client.get("externalcontact/get", {"external_userid": external_userid})
     contact = answer.get("external_contact")
     name = _text(contact.get("name")) if isinstance(contact, dict) else ""
-    remark, tags = "", ()
+    remark = ""
+    tags: tuple[str, ...] = ()
     for follower in _list(answer.get("follow_user")):
         if isinstance(follower, dict) and staff_id and follower.get("userid") == staff_id:
             remark = _text(follower.get("remark"))
