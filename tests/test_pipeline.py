@@ -24,7 +24,7 @@ def test_a_marketing_intent_is_flagged_with_its_reason() -> None:
     assert plan.status == Status.PENDING
     assert plan.intent == "promotion_inquiry"
     assert plan.marketing
-    assert plan.flags[0] == {"code": "marketing", "reason": "意图 promotion_inquiry 属于营销"}
+    assert plan.flags[0] == {"code": "marketing", "reason": "意图 优惠活动 属于营销"}  # the intent's Chinese name
 
 
 def test_the_kf_account_binding_chooses_the_persona() -> None:
@@ -63,7 +63,7 @@ def test_a_message_below_the_threshold_gets_the_fallback_template() -> None:
     assert plan.template == "_default/templates/fallback.j2"
     flag = next(flag for flag in plan.flags if flag["code"] == "low_confidence")
     prediction = pipeline.classifier.predict("qwxz 嗯哼")
-    assert flag["reason"] == f"没有足够确定的意图（最接近 {prediction.best}，{round(prediction.confidence * 100)}%）"
+    assert flag["reason"] == f"没有足够确定的意图（最接近 {pipeline.intent_name(prediction.best)}，{round(prediction.confidence * 100)}%）"
     assert (flag["best"], flag["confidence"]) == (prediction.best, prediction.confidence)
 
 

@@ -481,7 +481,7 @@ def test_the_card_and_the_full_text_carry_the_drafts_warnings(chat: TestClient, 
     say(chat, "zhangsan", "全文")
     run_jobs(chat)
     reply = fake.calls("message/send")[-1]["body"]["text"]["content"]
-    assert "提醒：营销内容（意图 promotion_inquiry 属于营销）" in reply
+    assert "提醒：营销内容（意图 优惠活动 属于营销）" in reply
 
 
 def test_a_promotion_held_for_the_night_says_until_when_in_beijing_time(database_url: str, fake: FakeWeCom) -> None:

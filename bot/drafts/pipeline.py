@@ -144,14 +144,14 @@ class Pipeline:
             return DraftPlan(status=Status.NEEDS_MANUAL, manual_reason=f"回复模板出错：{exc}", **base)
         intent = self.intents.get(prediction.intent)
         reason = marketing_reason(
-            intent_marketing=bool(intent and intent.marketing), intent=prediction.intent, text=rendered.text
+            intent_marketing=bool(intent and intent.marketing), intent=self.intent_name(prediction.intent), text=rendered.text
         )
         flags = [{"code": "marketing", "reason": reason}] if reason else []
         flags.extend(found.flags)
         if prediction.intent == FALLBACK:
             flags.append({
                 "code": "low_confidence",
-                "reason": f"没有足够确定的意图（最接近 {prediction.best}，{prediction.confidence:.0%}）",
+                "reason": f"没有足够确定的意图（最接近 {self.intent_name(prediction.best)}，{prediction.confidence:.0%}）",
                 "best": prediction.best,
                 "confidence": prediction.confidence,
             })
