@@ -39,9 +39,22 @@ SAMPLE_ORDER = {
     "updated_at": "2026-11-23 09:40", "items": ["经典拿铁挂耳 10 包", "随行杯"],
 }
 FACTS = ("order", "order_missing")  # context the order lookup gives, only when it has an answer
+NO_NAME_MARK = "〔没有名字〕"
+
+
+class _NoName(str):
+    """A customer whose name nobody knows: empty (falsy) to `{% if customer.name %}`, a visible mark when printed anyway."""
+
+    def __str__(self) -> str:
+        return NO_NAME_MARK
+
+
+NO_NAME = _NoName("")
+SAMPLE_CUSTOMER = {"name": "王女士", "tags": ["老客户", "VIP"], "id": "wmSampleCustomer"}
 SAMPLE_CONTEXTS = (
-    {"customer_name": "王女士", "message": "订单 202611220001 周六下午3点能送到吗", **ENTITY_SAMPLES},
-    {"customer_name": "", "message": "在吗"},
+    {"customer_name": "王女士", "customer": SAMPLE_CUSTOMER, "message": "订单 202611220001 周六下午3点能送到吗", **ENTITY_SAMPLES},
+    # a customer WeCom could not name: a template that needs the name must have a wording without it
+    {"customer_name": NO_NAME, "customer": {"name": NO_NAME, "tags": [], "id": "wmSampleCustomer"}, "message": "在吗"},
     # live facts from the order system (bot.services.facts.orders): an order it knows, and a number it does not
     {"customer_name": "王女士", "message": "订单 202611220001 到哪了", **ENTITY_SAMPLES, "order": SAMPLE_ORDER},
     {"customer_name": "王女士", "message": "订单 202611220001 到哪了", **ENTITY_SAMPLES, "order_missing": True},
@@ -63,7 +76,7 @@ class Problem:
     path: str
     item: str
     message: str
-    rule: str  # template, variations, entity, renders, bounds, max_chars, address, emoji, selling, apology, next_step, examples
+    rule: str  # template, variations, entity, name, renders, bounds, max_chars, address, emoji, selling, apology, next_step, examples
 
     def __str__(self) -> str:
         return f"{self.path}: {self.item}: {self.message}"
@@ -132,6 +145,10 @@ def _check_one(renderer: Renderer, book: PersonaBook, name: str, intent: str, va
     if "answer" in context and str(context["answer"]) not in text:
         found.append(Problem("warning", where, item, "这个意图有答案，但这条话术没有完整说出答案，草稿不会用到它：请写成 "
                              "{% if answer is defined %}…{{ answer }}…{% else %}…{% endif %}。", "answer"))
+    if NO_NAME_MARK in text:
+        found.append(Problem("error", where, item, "用到了客户的名字，但不知道名字时没有备用说法：请写成 "
+                             "{% if customer.name %}…{% else %}…{% endif %}（customer_name 同理）。", "name"))
+        text = text.replace(NO_NAME_MARK, "")
     # The persona is named: the template may be one it inherits (the path then names another persona).
     if len(text) > persona.max_chars:
         found.append(Problem("error", where, item, f"共 {len(text)} 个字，超过了人设 {name} 的字数上限 {persona.max_chars}。", "max_chars"))
