@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     quiet_hours: str = "21:00-09:00"
     timezone: str = "Asia/Shanghai"
     escalate_after_minutes: float = Field(10.0, gt=0)
+    context_minutes: float = Field(120.0, ge=0)  # the customer's answered messages this recent still lend drafts their entities
     worker: Literal["auto", "thread", "process"] = "auto"  # auto: a process under `draftbot serve`, else a thread
     worker_poll_seconds: float = Field(0.5, gt=0)
     worker_lease_seconds: float = Field(60.0, gt=0)

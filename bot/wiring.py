@@ -182,7 +182,7 @@ class Runtime:
         )
         decisions = DraftDecisions(sensitive=sensitive, approvers=settings.approvers, metrics=metrics)
         drafting = Drafting(pipeline=pipeline, metrics=metrics, kf_staff=settings.kf_staff, sensitive=sensitive,
-                            facts=fact_sources(settings),
+                            facts=fact_sources(settings), context_minutes=settings.context_minutes,
                             customers=CustomerDirectory(kf_client=kf_client, contacts_client=app_client))
         staffchat = None
         if app_client is not None and settings.wecom_agent_id:

@@ -10,7 +10,8 @@ from bot.drafts.facts import NO_FACTS, FactLookup, Facts
 from bot.errors import DraftbotError
 from bot.nlu.answers import AnswerIndex, AnswerMatch
 from bot.nlu.classifier import IntentClassifier, Prediction
-from bot.nlu.entities import Catalog, extract_entities
+from bot.nlu.conversation import conversation_entities
+from bot.nlu.entities import Catalog
 from bot.nlu.intents import FALLBACK, Intent
 from bot.persona.render import Renderer
 from bot.persona.styles import PersonaBook
@@ -40,6 +41,7 @@ class Inbound:
     text: str
     msg_type: str = "text"
     earlier: str = ""  # the customer's messages before this one that no reply has answered yet
+    context: str = ""  # the customer's recent messages (answered ones too), which lend the draft their entities
     customer_name: str = ""  # as staff know them: their remark, else the WeChat nickname, else what intake gave
     customer_tags: tuple[str, ...] = ()  # the responsible staff member's corp tags for the customer
     open_kfid: str | None = None
@@ -119,7 +121,9 @@ class Pipeline:
         except Exception as exc:  # a broken model must not lose the message
             log.exception("classification failed for message %s", inbound.msg_id)
             return DraftPlan(status=Status.NEEDS_MANUAL, persona=persona, manual_reason=f"意图识别出错：{exc}")
-        entities = extract_entities(text, self.catalog)
+        entities, sources = conversation_entities(
+            [*inbound.earlier.splitlines(), inbound.text], catalog=self.catalog, context=inbound.context.splitlines()
+        )
         found = _facts(facts, prediction.intent, entities, inbound.msg_id)
         base = dict(
             persona=persona,
@@ -148,6 +152,9 @@ class Pipeline:
         )
         flags = [{"code": "marketing", "reason": reason}] if reason else []
         flags.extend(found.flags)
+        carried = _carried(entities, sources)
+        if carried:
+            flags.append(carried)
         if prediction.intent == FALLBACK:
             flags.append({
                 "code": "low_confidence",
@@ -197,6 +204,19 @@ class Pipeline:
 def _customer(inbound: Inbound) -> dict[str, object]:
     """What templates read as `customer`: name ("" when unknown), tags, id."""
     return {"name": inbound.customer_name, "tags": list(inbound.customer_tags), "id": inbound.customer_id}
+
+
+ENTITY_NAMES = {"order_no": "订单号", "phone": "手机号", "date": "日期", "time": "时间", "amount": "金额", "product": "商品"}
+_ORIGIN_NAMES = {"earlier": "客户之前还没回复的消息", "context": "客户最近已回复过的消息"}
+
+
+def _carried(entities: dict[str, str], sources: dict[str, str]) -> dict[str, object] | None:
+    """A flag naming the entities the draft took from the customer's earlier messages, e.g. 订单号 87654321."""
+    carried = {key: origin for key, origin in sources.items() if origin != "message"}
+    if not carried:
+        return None
+    parts = [f"{ENTITY_NAMES.get(key, key)} {entities[key]} 取自{_ORIGIN_NAMES[origin]}" for key, origin in carried.items()]
+    return {"code": "carried_entities", "reason": "；".join(parts), "sources": carried}
 
 
 def _facts(lookup: FactLookup | None, intent: str, entities: dict, msg_id: str) -> Facts:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,14 +27,17 @@ from bot.policy.sensitive import SensitiveWords
 log = logging.getLogger(__name__)
 URGENT_INTENTS = ("complaint", "after_sales")
 OPT_OUT_INTENT = "opt_out"
+RECENT_MESSAGES = 20  # at most this many recent messages lend a draft their entities
 
 
 class Drafting:
     """Makes drafts from stored messages: pipeline, assignment, supersession, opt-out ledger, flags."""
 
     def __init__(self, *, pipeline: Pipeline, metrics: Metrics, kf_staff: Mapping[str, str], sensitive: SensitiveWords,
-                 facts: FactLookup | None = None, customers: CustomerDirectory | None = None) -> None:
+                 facts: FactLookup | None = None, customers: CustomerDirectory | None = None,
+                 context_minutes: float = 120.0) -> None:
         self.pipeline = pipeline
+        self.context_minutes = context_minutes  # answered messages this recent still lend the draft their entities
         self.customers = customers  # who the customer is (names, tags), asked from WeCom and cached
         self.facts = facts  # the brand's systems (bot.services.facts), asked between classifying and rendering
         self.metrics = metrics
@@ -58,6 +61,7 @@ class Drafting:
             msg_id=message.msg_id, channel=message.channel, customer_id=message.customer_id, text=message.text,
             msg_type=message.msg_type, customer_name=customer.name, customer_tags=customer.tags,
             open_kfid=message.open_kfid, staff_id=message.staff_id, earlier=unanswered,
+            context=self._recent(session, message, now) if message.msg_type == "text" else "",
         )
         started = time.perf_counter()
         pipeline = self.pipeline  # read once: a new configuration version may be swapped in meanwhile
@@ -114,6 +118,26 @@ class Drafting:
             return CustomerInfo(id=message.customer_id, name=message.customer_name)
         return self.customers.lookup(session, channel=message.channel, customer_id=message.customer_id,
                                      staff_id=message.staff_id, now=now, given_name=message.customer_name)
+
+    def _recent(self, session: Session, message: Message, now: datetime) -> str:
+        """The customer's text messages of the last `context_minutes` in this conversation before `message`, oldest first."""
+        if self.context_minutes <= 0:
+            return ""
+        same_conversation = [
+            Message.channel == message.channel,
+            Message.customer_id == message.customer_id,
+            Message.open_kfid.is_(None) if message.open_kfid is None else Message.open_kfid == message.open_kfid,
+        ]
+        if message.channel == "archive":
+            same_conversation.append(Message.staff_id.is_(None) if message.staff_id is None else Message.staff_id == message.staff_id)
+        texts = session.scalars(
+            select(Message.text)
+            .where(*same_conversation, Message.direction == "in", Message.msg_type == "text", Message.id < message.id,
+                   Message.created_at >= now - timedelta(minutes=self.context_minutes))
+            .order_by(Message.id.desc())
+            .limit(RECENT_MESSAGES)
+        ).all()
+        return "\n".join(reversed([text for text in texts if text]))
 
     @staticmethod
     def _undecided(session: Session, message: Message) -> list[Draft]:
