@@ -6,6 +6,9 @@ Everything runs through the real pipeline and worker against the loopback fake W
 from __future__ import annotations
 
 import itertools
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -171,3 +174,41 @@ def test_the_audit_log_names_the_customer_beside_the_id(app: TestClient, fake: F
         entry = session.scalar(select(AuditLog).order_by(AuditLog.id.desc()))
     assert entry.detail["what"].startswith("客户 小鱼（kf/wmA）：记录退订")
     assert (entry.detail["customer_id"], entry.detail["customer_name"]) == ("wmA", "小鱼")
+
+
+def control(fake: FakeWeCom, action: str, body: dict) -> tuple[int, dict]:
+    """POST a control action to the fake over HTTP, as an out-of-process test would."""
+    request = urllib.request.Request(f"{fake.origin}/_fake/{action}", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, json.loads(exc.read())
+
+
+def test_the_fakes_control_api_scripts_customers_for_both_wecom_endpoints(fake: FakeWeCom) -> None:
+    from bot.errors import WeComError
+    from bot.wecom.client import WeComClient
+    from bot.wecom.contacts import batchget_kf_customers, get_external_contact
+
+    assert control(fake, "kf_customer", {"external_userid": "wmA", "nickname": "小鱼"}) == (200, {"ok": True})
+    assert control(fake, "external_contact", {
+        "external_userid": "wo1", "name": "王芳",
+        "follow_user": [{"userid": STAFF, "remark": "王姐", "tags": ["VIP", "VIP", "老客户"]}]}) == (200, {"ok": True})
+    assert control(fake, "kf_customer", {"nickname": "no id"})[0] == 400
+    client = WeComClient(corp_id="corp", secret="s", api_base=fake.base_url, timeout=2)
+    try:
+        found = batchget_kf_customers(client, [f"wm{n}" for n in range(150)] + ["wmA"])
+        assert [(c.external_userid, c.nickname) for c in found.values()] == [("wmA", "小鱼")]
+        assert [len(c["body"]["external_userid_list"]) for c in fake.calls("kf/customer/batchget")] == [100, 51]
+        mine = get_external_contact(client, "wo1", staff_id=STAFF)
+        assert (mine.nickname, mine.remark, mine.tags) == ("王芳", "王姐", ("VIP", "老客户"))
+        theirs = get_external_contact(client, "wo1", staff_id="lisi")  # another colleague's remark is not theirs
+        assert (theirs.nickname, theirs.remark, theirs.tags) == ("王芳", "", ())
+        with pytest.raises(WeComError) as unknown:
+            get_external_contact(client, "wo404", staff_id=STAFF)
+        assert unknown.value.errcode == 84061
+    finally:
+        client.close()
