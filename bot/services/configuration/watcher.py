@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.db.models import ConfigState, ConfigVersion
+from bot.drafts.pipeline import Pipeline
 from bot.services.configuration.files import ConfigFiles
 from bot.services.configuration.store import STATE_ID, ensure_initial, files_of
 
 log = logging.getLogger(__name__)
 
-Builder = Callable[[ConfigFiles], object]  # a configuration -> its Pipeline
+Builder = Callable[[ConfigFiles], Pipeline]  # a configuration -> its pipeline
 
 
 class ConfigWatcher:
@@ -28,7 +29,7 @@ class ConfigWatcher:
     """
 
     def __init__(self, *, sessions: sessionmaker[Session], settings: Settings, build: Builder, clock: Callable[[], datetime],
-                 poll_seconds: float, on_change: Callable[[object], None] | None = None) -> None:
+                 poll_seconds: float, on_change: Callable[[Pipeline], None] | None = None) -> None:
         self.sessions = sessions
         self.settings = settings
         self.build = build
@@ -42,7 +43,7 @@ class ConfigWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def load(self) -> object:
+    def load(self) -> Pipeline:
         """Ensure a version exists (version 1 from the shipped folders) and build its pipeline."""
         with self.sessions() as session:
             version = ensure_initial(session, self.settings, self.clock())
@@ -52,7 +53,7 @@ class ConfigWatcher:
             self.version_id, self.number = version.id, version.number
         return pipeline
 
-    def _build(self, version: ConfigVersion) -> object:
+    def _build(self, version: ConfigVersion) -> Pipeline:
         return self.build(files_of(version))
 
     def poll(self) -> bool:
