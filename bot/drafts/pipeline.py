@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from bot.drafts.lifecycle import Status
 from bot.drafts.facts import NO_FACTS, FactLookup, Facts
@@ -58,12 +59,12 @@ class DraftPlan:
     text: str = ""
     intent: str | None = None
     confidence: float | None = None
-    runners_up: list = field(default_factory=list)
-    entities: dict = field(default_factory=dict)
+    runners_up: list[list[str | float]] = field(default_factory=list)  # [[intent, probability], ...]
+    entities: dict[str, str] = field(default_factory=dict)
     template: str | None = None
     variation: str | None = None
     marketing: bool = False
-    flags: list = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
     manual_reason: str | None = None
     answer_id: str | None = None  # the brand answer the draft says (intents/<intent>.yml `answers:`)
 
@@ -125,7 +126,8 @@ class Pipeline:
             [*inbound.earlier.splitlines(), inbound.text], catalog=self.catalog, context=inbound.context.splitlines()
         )
         found = _facts(facts, prediction.intent, entities, inbound.msg_id)
-        base = dict(
+        base = DraftPlan(
+            status=Status.PENDING,
             persona=persona,
             entities=entities,
             intent=prediction.intent,
@@ -145,12 +147,12 @@ class Pipeline:
             )
         except DraftbotError as exc:
             log.warning("rendering failed for message %s: %s", inbound.msg_id, exc)
-            return DraftPlan(status=Status.NEEDS_MANUAL, manual_reason=f"回复模板出错：{exc}", **base)
+            return replace(base, status=Status.NEEDS_MANUAL, manual_reason=f"回复模板出错：{exc}")
         intent = self.intents.get(prediction.intent)
         reason = marketing_reason(
             intent_marketing=bool(intent and intent.marketing), intent=self.intent_name(prediction.intent), text=rendered.text
         )
-        flags = [{"code": "marketing", "reason": reason}] if reason else []
+        flags: list[dict[str, Any]] = [{"code": "marketing", "reason": reason}] if reason else []
         flags.extend(found.flags)
         carried = _carried(entities, sources)
         if carried:
@@ -162,15 +164,14 @@ class Pipeline:
                 "best": prediction.best,
                 "confidence": prediction.confidence,
             })
-        return DraftPlan(
-            status=Status.PENDING,
+        return replace(
+            base,
             text=rendered.text,
             template=rendered.template,
             variation=rendered.variation,
             marketing=reason is not None,
             flags=flags,
             answer_id=answer.answer_id if answer and answer.answer in rendered.text else None,  # only an answer it says
-            **base,
         )
 
     def _answer(self, intent: str, message: str, read_from: str) -> AnswerMatch | None:
@@ -219,7 +220,7 @@ def _carried(entities: dict[str, str], sources: dict[str, str]) -> dict[str, obj
     return {"code": "carried_entities", "reason": "；".join(parts), "sources": carried}
 
 
-def _facts(lookup: FactLookup | None, intent: str, entities: dict, msg_id: str) -> Facts:
+def _facts(lookup: FactLookup | None, intent: str, entities: dict[str, str], msg_id: str) -> Facts:
     """What `lookup` says for this message; a lookup that raises gives no facts (the draft keeps its usual wording)."""
     if lookup is None:
         return NO_FACTS
