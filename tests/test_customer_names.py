@@ -85,6 +85,9 @@ def test_kf_nicknames_are_fetched_in_one_batch_and_named_on_the_draft_the_card_a
     body = app.get(f"/api/drafts/{named.id}", headers=bearer(app, "boss", "admin")).json()
     assert (body["customer_name"], body["customer_id"]) == ("小鱼", "wmA")  # the id stays available
     assert (body["intent"], body["intent_name"]) == ("order_status", "订单进度")
+    assert body["intent_names"]["order_status"] == "订单进度"
+    assert set(body["intent_names"]) == {"order_status", *(name for name, _ in body["runners_up"])}
+    assert body["intent_names"].get("complaint", "投诉") == "投诉"  # runners-up by their Chinese names too
 
 
 def test_a_nickname_is_cached_for_a_day_then_asked_again(app: TestClient, fake: FakeWeCom, clock: FakeClock) -> None:

@@ -317,7 +317,9 @@
     for (const pair of list) {
       const [name, prob] = Array.isArray(pair) ? pair : [pair, null];
       const span = el("span", "runner");
-      span.appendChild(el("code", "", name));
+      const shown = el("span", "runner-name", (d.intent_names && d.intent_names[name]) || name);  // the Chinese name
+      shown.title = name;
+      span.appendChild(shown);
       span.appendChild(document.createTextNode(" " + pct(prob)));
       runners.appendChild(span);
     }
