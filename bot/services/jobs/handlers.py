@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -21,13 +21,14 @@ from bot.wecom.client import WeComClient
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, dict, datetime], None]
+Payload = dict[str, Any]  # a job's JSON payload
+Handler = Callable[[Session, Payload, datetime], None]
 
 
 class AppChat(Protocol):
     """The staff app chat (`bot.staffchat.StaffChat`): what the jobs hand it."""
 
-    def handle(self, session: Session, payload: dict, now: datetime) -> None: ...
+    def handle(self, session: Session, payload: Payload, now: datetime) -> None: ...
     def notify(self, session: Session, draft_id: int, now: datetime) -> None: ...
     def escalate(self, session: Session, draft_id: int, now: datetime) -> None: ...
     def card_outcome(self, session: Session, draft_id: int, now: datetime) -> None: ...
@@ -54,7 +55,7 @@ class JobHandlers:
             Kind.CARD_OUTCOME: self.card_outcome,
         }
 
-    def wecom_event(self, session: Session, payload: dict, now: datetime) -> None:
+    def wecom_event(self, session: Session, payload: Payload, now: datetime) -> None:
         """A stored WeCom callback: pull kf messages for kf events; app-chat taps and commands; log the rest."""
         fields = payload.get("fields") or {}
         kind, name = payload.get("kind"), payload.get("name")
@@ -71,7 +72,7 @@ class JobHandlers:
             return
         log.info("callback %s %s from %s: no action", kind, name, fields.get("FromUserName"))
 
-    def draft(self, session: Session, payload: dict, now: datetime) -> None:
+    def draft(self, session: Session, payload: Payload, now: datetime) -> None:
         """Draft the message; with the staff app chat, queue the card and (urgent drafts) the escalation."""
         draft = self.drafting.make(session, message_id=int(payload["message_id"]), now=now, persona=payload.get("persona"))
         if draft is None or self.staffchat is None or draft.channel == "demo":
@@ -81,20 +82,20 @@ class JobHandlers:
         if draft.urgent:
             queue_escalation(session, draft_id=draft.id, now=now, after=timedelta(minutes=self.settings.escalate_after_minutes))
 
-    def send(self, session: Session, payload: dict, now: datetime) -> None:
+    def send(self, session: Session, payload: Payload, now: datetime) -> None:
         self.outbox.deliver(session, draft_id=int(payload["draft_id"]), now=now)
 
-    def notify(self, session: Session, payload: dict, now: datetime) -> None:
+    def notify(self, session: Session, payload: Payload, now: datetime) -> None:
         """Send a new draft's card to its staff (a no-op without the app chat)."""
         if self.staffchat is not None:
             self.staffchat.notify(session, int(payload["draft_id"]), now)
 
-    def escalate(self, session: Session, payload: dict, now: datetime) -> None:
+    def escalate(self, session: Session, payload: Payload, now: datetime) -> None:
         """Tell the admins about an urgent draft still undecided (a no-op without the app chat)."""
         if self.staffchat is not None:
             self.staffchat.escalate(session, int(payload["draft_id"]), now)
 
-    def card_outcome(self, session: Session, payload: dict, now: datetime) -> None:
+    def card_outcome(self, session: Session, payload: Payload, now: datetime) -> None:
         """Show a draft's outcome on its staff cards (a no-op without the app chat)."""
         if self.staffchat is not None:
             self.staffchat.card_outcome(session, int(payload["draft_id"]), now)
