@@ -114,8 +114,48 @@ def test_context_never_changes_the_intent_and_expires(client: TestClient, fake: 
     clock.advance(minutes=10)
     draft = say(client, fake, customer, "能开发票吗")
     assert draft["intent"] == "payment_invoice"
+    assert draft["intents"] == ["payment_invoice"]  # the answered order question is not asked again
     assert draft["entities"]["order_no"] == "77778888"
     send(client, draft)
     clock.advance(minutes=180)
     later = say(client, fake, customer, "到哪了")
     assert "order_no" not in later["entities"]
+
+
+def test_two_questions_over_two_messages_get_one_reply_answering_both(client: TestClient, fake: FakeWeCom, customer: str) -> None:
+    fake.add_kf_customer(customer, "王女士")
+    draft = say(client, fake, customer, "我的快递到哪了？订单 12345678", "另外能开发票吗")
+    assert draft["intent"] == "payment_invoice"
+    assert draft["intents"] == ["payment_invoice", "order_status"]
+    assert draft["entities"]["order_no"] == "12345678"
+    text = draft["text"]
+    assert "12345678" in text and "发票" in text
+    assert text.index("12345678") < text.index("发票")  # in the customer's order
+    assert text.startswith("王女士，") and text.count("王女士") == 1  # one greeting
+    assert "订单号" not in text
+
+
+def test_a_price_and_a_store_address_in_one_message(client: TestClient, fake: FakeWeCom, customer: str) -> None:
+    draft = say(client, fake, customer, "多少钱？店在哪里")
+    assert draft["intents"] == ["price_inquiry", "store_info"]
+    assert draft["intent"] == "price_inquiry"
+    assert "价" in draft["text"] and "南京西路" in draft["text"]
+    assert not any(flag["code"] == "low_confidence" for flag in draft["flags"])
+
+
+def test_one_question_stays_one_intent(client: TestClient, fake: FakeWeCom, customer: str) -> None:
+    draft = say(client, fake, customer, "谢谢。能开发票吗")
+    assert draft["intents"] == ["payment_invoice"]
+
+
+def test_a_promotional_part_makes_the_draft_marketing(client: TestClient, fake: FakeWeCom, customer: str) -> None:
+    draft = say(client, fake, customer, "你们门店在哪？最近有什么优惠吗")
+    assert set(draft["intents"]) == {"store_info", "promotion_inquiry"}
+    assert draft["marketing"] is True
+    assert draft["solicited"] is True  # the customer asked for it
+
+
+def test_an_opt_out_anywhere_decides_the_draft_alone(client: TestClient, fake: FakeWeCom, customer: str) -> None:
+    draft = say(client, fake, customer, "我的快递到哪了", "别再给我发广告了")
+    assert draft["intent"] == "opt_out"
+    assert draft["intents"] == ["opt_out"]

@@ -25,6 +25,7 @@ class DraftOut(BaseModel):
     message_text: str
     intent: str | None
     intent_name: str | None = None  # what staff call the intent (its display name, 退款退货); None without an intent
+    intents: list[str] = []  # every intent the draft answers, the primary (`intent`) first
     intent_names: dict[str, str] = {}  # the display name of every intent the draft mentions (runners-up, correction)
     confidence: float | None
     runners_up: list
@@ -59,10 +60,12 @@ class DraftOut(BaseModel):
         `names` gives an intent's display name (`Pipeline.intent_name`); without it `intent_name` is the id.
         """
         fields = {name: getattr(draft, name) for name in cls.model_fields
-                  if name not in ("text", "checks", "intent_name", "intent_names")}
+                  if name not in ("text", "checks", "intent_name", "intent_names", "intents")}
         name = names or (lambda intent: intent or "")
-        mentioned = [draft.intent, draft.corrected_intent, *(pair[0] for pair in draft.runners_up or [] if pair)]
+        answered = list(draft.intents or ([draft.intent] if draft.intent else []))
+        mentioned = [*answered, draft.corrected_intent, *(pair[0] for pair in draft.runners_up or [] if pair)]
         return cls(text=draft.original_text, checks=checks or [], intent_name=name(draft.intent) if draft.intent else None,
+                   intents=answered,
                    intent_names={i: name(i) for i in mentioned if isinstance(i, str) and i}, **fields)
 
 

@@ -134,6 +134,7 @@ class Draft(Base):
     corrected_intent: Mapped[str | None] = mapped_column(String(64), nullable=True)  # set by staff: the right intent
     corrected_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     answer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the brand answer the draft says
+    intents: Mapped[list | None] = mapped_column(JSON, nullable=True)  # every intent the draft answers, the primary first
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -11,10 +11,11 @@ from bot.drafts.facts import NO_FACTS, FactLookup, Facts
 from bot.errors import DraftbotError
 from bot.nlu.answers import AnswerIndex, AnswerMatch
 from bot.nlu.classifier import IntentClassifier, Prediction
+from bot.nlu.clauses import DECIDES_ALONE, Asked, asked_intents
 from bot.nlu.conversation import conversation_entities
 from bot.nlu.entities import Catalog
 from bot.nlu.intents import FALLBACK, Intent
-from bot.persona.render import Renderer
+from bot.persona.render import Rendered, Renderer
 from bot.persona.styles import PersonaBook
 from bot.policy.marketing import marketing_reason
 
@@ -67,6 +68,7 @@ class DraftPlan:
     flags: list[dict[str, Any]] = field(default_factory=list)
     manual_reason: str | None = None
     answer_id: str | None = None  # the brand answer the draft says (intents/<intent>.yml `answers:`)
+    intents: list[str] = field(default_factory=list)  # every intent the draft answers, the primary (`intent`) first
 
 
 class Pipeline:
@@ -125,7 +127,13 @@ class Pipeline:
         entities, sources = conversation_entities(
             [*inbound.earlier.splitlines(), inbound.text], catalog=self.catalog, context=inbound.context.splitlines()
         )
-        found = _facts(facts, prediction.intent, entities, inbound.msg_id)
+        prediction, asked = self._questions(prediction, inbound)
+        intents = [prediction.intent, *(a.intent for a in asked if a.intent != prediction.intent)]
+        found = NO_FACTS
+        for name in intents:
+            more = _facts(facts, name, entities, inbound.msg_id)
+            found = Facts(context={**found.context, **more.context},
+                          flags=[*found.flags, *(f for f in more.flags if f not in found.flags)])
         base = DraftPlan(
             status=Status.PENDING,
             persona=persona,
@@ -133,24 +141,22 @@ class Pipeline:
             intent=prediction.intent,
             confidence=prediction.confidence,
             runners_up=[[name, p] for name, p in prediction.runners_up],
+            intents=intents,
         )
         answer = self._answer(prediction.intent, inbound.text, text)
-        known = {"answer": answer.answer, "answer_id": answer.answer_id} if answer else {}
+        context = {"customer_name": inbound.customer_name, "customer": _customer(inbound), "message": text,
+                   **entities, **found.context}
         try:
-            rendered = self.renderer.render(
-                persona=persona,
-                intent=prediction.intent,
-                context={"customer_name": inbound.customer_name, "customer": _customer(inbound), "message": text,
-                         **entities, **found.context, **known},
-                previous=previous,
-                seed=inbound.msg_id,
-            )
+            rendered, parts = self._render(persona, self._parts(prediction.intent, answer, asked, context),
+                                           previous=previous, seed=inbound.msg_id)
         except DraftbotError as exc:
             log.warning("rendering failed for message %s: %s", inbound.msg_id, exc)
             return replace(base, status=Status.NEEDS_MANUAL, manual_reason=f"回复模板出错：{exc}")
-        intent = self.intents.get(prediction.intent)
+        answered = [name for name, _ in parts]
+        marketing = [name for name in answered if (known := self.intents.get(name)) is not None and known.marketing]
         reason = marketing_reason(
-            intent_marketing=bool(intent and intent.marketing), intent=self.intent_name(prediction.intent), text=rendered.text
+            intent_marketing=bool(marketing), intent="、".join(self.intent_name(n) for n in (marketing or answered)),
+            text=rendered.text,
         )
         flags: list[dict[str, Any]] = [{"code": "marketing", "reason": reason}] if reason else []
         flags.extend(found.flags)
@@ -164,6 +170,7 @@ class Pipeline:
                 "best": prediction.best,
                 "confidence": prediction.confidence,
             })
+        said = next((str(c["answer_id"]) for _, c in parts if "answer_id" in c and str(c["answer"]) in rendered.text), None)
         return replace(
             base,
             text=rendered.text,
@@ -171,8 +178,56 @@ class Pipeline:
             variation=rendered.variation,
             marketing=reason is not None,
             flags=flags,
-            answer_id=answer.answer_id if answer and answer.answer in rendered.text else None,  # only an answer it says
+            answer_id=said,  # only an answer it says
+            intents=[prediction.intent, *(n for n in answered if n != prediction.intent)],
         )
+
+    def _questions(self, prediction: Prediction, inbound: Inbound) -> tuple[Prediction, list[Asked]]:
+        """The primary intent and every intent the unanswered conversation asks, in the customer's order.
+
+        A second intent counts only when some clause asks it above the threshold; an opt-out or
+        complaint anywhere leaves the draft to the primary intent alone, as does a single question.
+        A message unclear as a whole whose clauses are clear takes its first clause's intent.
+        """
+        if prediction.intent in DECIDES_ALONE:
+            return prediction, []
+        asked = asked_intents(self.classifier, "\n".join(part for part in (inbound.earlier, inbound.text) if part))
+        if any(a.intent in DECIDES_ALONE for a in asked):
+            return prediction, []
+        if prediction.intent == FALLBACK and asked:
+            prediction = self.classifier.predict(asked[0].clause)
+        if len({a.intent for a in asked} | {prediction.intent}) < 2:
+            return prediction, []
+        return prediction, asked
+
+    def _parts(self, primary: str, answer: AnswerMatch | None, asked: list[Asked],
+               context: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """(intent, template context) per part in the customer's order; the primary where it was asked, else last."""
+        def known(match: AnswerMatch | None) -> dict[str, Any]:
+            return {"answer": match.answer, "answer_id": match.answer_id} if match else {}
+
+        parts = [(a.intent, {**context, **known(answer if a.intent == primary else self.answers.match(a.intent, a.clause))})
+                 for a in asked]
+        if primary not in {name for name, _ in parts}:
+            parts.append((primary, {**context, **known(answer)}))
+        return parts
+
+    def _render(self, persona: str, parts: list[tuple[str, dict[str, Any]]], *, previous: tuple[str, str] | None,
+                seed: str) -> tuple[Rendered, list[tuple[str, dict[str, Any]]]]:
+        """The reply to `parts`, dropping the softest part while it is longer than the persona's limit."""
+        limit = self.book[persona].max_chars
+        while True:
+            rendered = self.renderer.render_parts(persona=persona, parts=parts, previous=previous, seed=seed)
+            if len(rendered.text) <= limit or len(parts) == 1:
+                return rendered, parts
+            softest = min(parts, key=self._firmness)
+            parts = [part for part in parts if part is not softest]
+
+    def _firmness(self, part: tuple[str, dict[str, Any]]) -> tuple[bool, bool]:
+        """How much a part must stay: facts (an answer, an order) before the rest, promotion last."""
+        name, context = part
+        intent = self.intents.get(name)
+        return (not (intent is not None and intent.marketing), "answer" in context or "order" in context)
 
     def _answer(self, intent: str, message: str, read_from: str) -> AnswerMatch | None:
         """The intent's answer the new message asks for; else the one the lines it was read with ask for."""

@@ -124,6 +124,88 @@ class Renderer:
             raise RenderError(f"{persona}/{intent}: the template rendered an empty draft")
         return Rendered(text=text, template=name, variation=variation)
 
+    def render_parts(
+        self,
+        *,
+        persona: str,
+        parts: list[tuple[str, dict[str, object]]],
+        previous: tuple[str, str] | None = None,
+        seed: str = "",
+    ) -> Rendered:
+        """One reply to several questions: each (intent, context)'s variation body in turn, one greeting and sign-off.
+
+        Each part is the body of the persona's template for its intent (the chosen `vN` block, with
+        its answer when the body does not say it); the bodies are joined under the persona's
+        `base.j2` (greeting, sign-off) as if they were one template's body. The first part names
+        the template and variation the draft records.
+        """
+        if persona not in self.book:
+            raise RenderError(f"unknown persona {persona!r}")
+        if len(parts) == 1:
+            intent, context = parts[0]
+            return self.render(persona=persona, intent=intent, context=context, previous=previous, seed=seed)
+        environment = self._environments[persona]
+        bodies: list[str] = []
+        first: Rendered | None = None
+        for index, (intent, context) in enumerate(parts):
+            where = f"{persona}/{intent}"
+            try:
+                template = self.template_for(persona, intent)
+                variations = self.variations(persona, intent)
+                if not variations:
+                    raise RenderError(f"{template.filename}: no variation blocks (v1, v2, ...)")
+                name = relative_name(template.filename)
+                avoid = previous[1] if previous and previous[0] == name else None
+                candidates = [v for v in variations if v != avoid] or variations
+                variation = candidates[zlib.crc32(f"{seed}#{index}".encode()) % len(candidates)]
+                where = f"{persona}/{intent} {variation}"
+                with budget(self.limits):
+                    body = "".join(template.blocks[variation](template.new_context(self._values(persona, intent, variation, context))))
+            except BoundsExceeded as exc:
+                raise exc.at(where) from exc
+            except RenderError:
+                raise
+            except Exception as exc:  # a template from admins' hands may raise anything
+                raise RenderError(f"{where}: {type(exc).__name__}: {exc}") from exc
+            body = _BLANK_LINES.sub("\n", body).strip()
+            answer = context.get("answer")
+            if isinstance(answer, str) and answer and answer not in body:
+                body = f"{body}\n{answer}".strip()
+            if body:
+                bodies.append(body)
+            first = first or Rendered(text="", template=name, variation=variation)
+        assert first is not None
+        frame_context = {key: value for key, value in parts[0][1].items() if key not in ("answer", "answer_id")}
+        joined = "\n".join(bodies)
+        try:
+            frame = environment.from_string('{% extends "base.j2" %}{% block v1 %}{{ joined_parts }}{% endblock %}')
+            with budget(self.limits):
+                text = frame.render(self._values(persona, parts[0][0], "v1", {**frame_context, "joined_parts": joined}))
+        except BoundsExceeded as exc:
+            raise exc.at(f"{persona}/base.j2") from exc
+        except TemplateError as exc:
+            if type(exc).__name__ != "TemplateNotFound":
+                raise RenderError(f"{persona}/base.j2: {exc}") from exc
+            text = joined  # no base.j2 in the persona's chain: the bodies alone
+        except Exception as exc:  # a template from admins' hands may raise anything
+            raise RenderError(f"{persona}/base.j2: {type(exc).__name__}: {exc}") from exc
+        text = _BLANK_LINES.sub("\n", text).strip()
+        if not text:
+            raise RenderError(f"{persona}: the combined reply is empty")
+        return Rendered(text=text, template=first.template, variation=first.variation)
+
+    def _values(self, persona: str, intent: str, variation: str, context: dict[str, object]) -> dict[str, object]:
+        """What a template reads: the context, `customer`, `intent`, `persona` and `variation`."""
+        return {
+            "customer_name": "",
+            "message": "",
+            **context,
+            "customer": customer_context(context),
+            "intent": intent,
+            "persona": self.book[persona].as_context(),
+            "variation": variation,
+        }
+
 
 def customer_context(context: dict[str, object]) -> dict[str, object]:
     """`customer` as templates read it: name (as `customer_name`), tags and id, each present even when unknown."""

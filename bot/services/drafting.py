@@ -68,7 +68,6 @@ class Drafting:
         chosen = persona if persona in pipeline.book.personas else None  # a persona unpublished meanwhile: the usual choice
         plan = pipeline.plan(inbound, persona=chosen, previous=_previous(session, message), facts=self.facts)
         self.metrics.pipeline_seconds.observe(time.perf_counter() - started)
-        intent = pipeline.intents.get(plan.intent or "")
         flags = list(plan.flags)
         sensitive = self.sensitive.reason(plan.text)
         if sensitive:
@@ -90,12 +89,15 @@ class Drafting:
             variation=plan.variation,
             original_text=plan.text,
             marketing=plan.marketing,
-            solicited=bool(intent and intent.marketing and message.from_customer),  # only the customer's own words
-            urgent=plan.intent in URGENT_INTENTS,
+            solicited=message.from_customer and any(  # only the customer's own words, asking for a promotion
+                (asked := pipeline.intents.get(name)) is not None and asked.marketing for name in plan.intents or [plan.intent or ""]
+            ),
+            urgent=any(name in URGENT_INTENTS for name in plan.intents or [plan.intent]),
             entities=plan.entities,
             flags=flags,
             manual_reason=plan.manual_reason,
             answer_id=plan.answer_id,
+            intents=plan.intents or None,
             created_at=now,
             updated_at=now,
         )
@@ -164,4 +166,6 @@ def _previous(session: Session, message: Message) -> tuple[str, str] | None:
         .order_by(Draft.id.desc())
         .limit(1)
     ).first()
-    return (row[0], row[1]) if row else None
+    if row is None or row.template is None or row.variation is None:
+        return None  # nothing to avoid: no earlier draft, or its template has a single wording
+    return row.template, row.variation
