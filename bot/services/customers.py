@@ -97,12 +97,12 @@ class CustomerDirectory:
 
     def prefetch_waiting(self, session: Session, *, now: datetime) -> int:
         """Prefetch the 微信客服 customers whose messages wait for a draft (after a kf pull): one batched call."""
-        drafted = select(Draft.message_id)
+        drafted = select(Draft.id).where(Draft.message_id == Message.id).exists()
         waiting = session.scalars(
-            select(Message.customer_id).where(Message.channel == "kf", Message.direction == "in",
-                                              Message.id.not_in(drafted)).distinct().limit(1000)
+            select(Message.customer_id).where(Message.channel == "kf", Message.direction == "in", ~drafted)
+            .order_by(Message.id.desc()).limit(1000)
         )
-        return self.prefetch_kf(session, list(waiting), now=now)
+        return self.prefetch_kf(session, list(dict.fromkeys(waiting)), now=now)
 
     def _fetch_contact(self, session: Session, customer_id: str, staff_id: str, now: datetime) -> Customer | None:
         if self.contacts_client is None:
