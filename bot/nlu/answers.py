@@ -178,7 +178,7 @@ class AnswerEvaluation:
     coverage: float  # share of questions whose best match reaches the threshold
     accuracy_on_accepted: float  # of those, the share matched to the right answer
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, float]:
         return {"questions": self.questions, "threshold": self.threshold, "top1_accuracy": self.top1_accuracy,
                 "coverage": self.coverage, "accuracy_on_accepted": self.accuracy_on_accepted}
 

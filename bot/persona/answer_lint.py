@@ -52,7 +52,7 @@ def _swallowed(intent: Intent, path: str) -> list[Problem]:
     """Answers whose questions, each left out in turn, mostly match one other answer better than their own."""
     if len(intent.answers) < 2:
         return []
-    elsewhere: dict[str, Counter] = {a.id: Counter() for a in intent.answers}
+    elsewhere: dict[str, Counter[str]] = {a.id: Counter() for a in intent.answers}
     for truth, found in held_out_matches(intent):
         if found is not None and found.answer_id != truth:
             elsewhere[truth][found.answer_id] += 1

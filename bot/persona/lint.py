@@ -51,7 +51,7 @@ class _NoName(str):
 
 NO_NAME = _NoName("")
 SAMPLE_CUSTOMER = {"name": "王女士", "tags": ["老客户", "VIP"], "id": "wmSampleCustomer"}
-SAMPLE_CONTEXTS = (
+SAMPLE_CONTEXTS: tuple[dict[str, object], ...] = (
     {"customer_name": "王女士", "customer": SAMPLE_CUSTOMER, "message": "订单 202611220001 周六下午3点能送到吗", **ENTITY_SAMPLES},
     # a customer WeCom could not name: a template that needs the name must have a wording without it
     {"customer_name": NO_NAME, "customer": {"name": NO_NAME, "tags": [], "id": "wmSampleCustomer"}, "message": "在吗"},
@@ -60,7 +60,7 @@ SAMPLE_CONTEXTS = (
     {"customer_name": "王女士", "message": "订单 202611220001 到哪了", **ENTITY_SAMPLES, "order_missing": True},
 )
 # Intents with answers also render with one (and with none: the contexts above).
-ANSWER_CONTEXT = {"customer_name": "王女士", "message": "你们几点开门，停车方便吗", "answer": SAMPLE_ANSWER, "answer_id": "sample"}
+ANSWER_CONTEXT: dict[str, object] = {"customer_name": "王女士", "message": "你们几点开门，停车方便吗", "answer": SAMPLE_ANSWER, "answer_id": "sample"}
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def lint(book: PersonaBook, renderer: Renderer, intents: list[Intent], *, second
     return _unique(problems)
 
 
-def _check_one(renderer: Renderer, book: PersonaBook, name: str, intent: str, variation: str, context: dict,
+def _check_one(renderer: Renderer, book: PersonaBook, name: str, intent: str, variation: str, context: dict[str, object],
                template: str) -> list[Problem]:
     persona = book[name]
     try:
@@ -155,8 +155,8 @@ def _check_one(renderer: Renderer, book: PersonaBook, name: str, intent: str, va
     wrong = {"您": "你", "你": "您"}.get(persona.address)
     if wrong and wrong in text:
         found.append(Problem("error", where, item, f"人设 {name} 称呼客户为“{persona.address}”，但话术里出现了“{wrong}”。", "address"))
-    if not persona.emoji and EMOJI.search(text):
-        found.append(Problem("error", where, item, f"人设 {name} 不用表情，但话术里有 {EMOJI.search(text).group()}。", "emoji"))
+    if not persona.emoji and (emoji := EMOJI.search(text)):
+        found.append(Problem("error", where, item, f"人设 {name} 不用表情，但话术里有 {emoji.group()}。", "emoji"))
     if intent in NO_SELLING and promotional_words(text):
         words = "、".join(promotional_words(text))
         found.append(Problem("error", where, item, f"这类回复（{intent}）不能推销，但出现了：{words}。", "selling"))
