@@ -38,7 +38,7 @@ class Notifications(AppChat):
             if session.scalar(select(Card.id).where(Card.draft_id == draft.id, Card.userid == userid)) is not None:
                 continue  # a retry: this person has the card already
             body = draft_card(draft, userid=userid, agentid=self.settings.wecom_agent_id,
-                              public_url=self.settings.public_url, intent_name=self.intent_name(draft.intent), warnings=[w["code"] for w in self._warnings(session, draft, now)])
+                              public_url=self.settings.public_url, intent_name=" + ".join(self.intent_name(i) for i in (draft.intents or [draft.intent])), warnings=[w["code"] for w in self._warnings(session, draft, now)])
             try:
                 answer = self.client.post("message/send", body)
             except WeComError as exc:

@@ -125,6 +125,7 @@ WARNING_NAMES = {
     "order_facts": "已查订单",
     "order_not_found": "查无此单",
     "order_lookup_failed": "订单查询失败",
+    "carried_entities": "沿用之前消息的信息",
 }
 
 

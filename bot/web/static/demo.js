@@ -302,7 +302,9 @@
     node.querySelector(".card-message").textContent = d.message_text || "";
 
     const intentName = node.querySelector(".intent-name");
-    intentName.textContent = d.intent_name || d.intent || "—";  // the Chinese name; the id in the tooltip and small text
+    intentName.textContent = (d.intents || []).length > 1  // a reply to two questions names both, primary first
+      ? d.intents.map((i) => (d.intent_names || {})[i] || i).join(" + ")
+      : d.intent_name || d.intent || "—";  // the Chinese name; the id in the tooltip and small text
     intentName.title = d.intent || "";
     const intentId = node.querySelector(".intent-id");
     if (intentId) intentId.textContent = d.intent && d.intent_name && d.intent_name !== d.intent ? d.intent : "";

@@ -341,7 +341,9 @@
     }
 
     const intent = node.querySelector(".intent");
-    intent.textContent = d.intent_name || d.intent || "未识别";  // the Chinese name; the id in the tooltip and small text
+    intent.textContent = (d.intents || []).length > 1  // a reply to two questions names both, primary first
+      ? d.intents.map((i) => (d.intent_names || {})[i] || i).join(" + ")
+      : d.intent_name || d.intent || "未识别";  // the Chinese name; the id in the tooltip and small text
     intent.title = d.intent || "";
     const intentId = node.querySelector(".intent-id");
     if (intentId) intentId.textContent = d.intent && d.intent_name && d.intent_name !== d.intent ? d.intent : "";
