@@ -46,7 +46,7 @@ class OrderService:
         service = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:  # http.server's name
                 order_no = unquote(self.path.rsplit("/", 1)[-1])
                 with service._lock:
                     service.requests.append(Seen(order_no, self.headers.get("Authorization"), self.headers.get("Accept")))
@@ -66,7 +66,7 @@ class OrderService:
                     with service._lock:
                         service.in_flight[order_no] -= 1
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

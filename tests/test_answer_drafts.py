@@ -40,7 +40,7 @@ def pipeline(shipped: Path) -> Pipeline:
     return load_pipeline(make_settings("sqlite://", intents_dir=shipped, personas_dir=ROOT / "persona_styles"))
 
 
-def plan(pipeline: Pipeline, text: str, persona: str | None = None):  # noqa: ANN201
+def plan(pipeline: Pipeline, text: str, persona: str | None = None):
     return pipeline.plan(Inbound(msg_id="m1", channel="demo", customer_id="c", text=text), persona=persona)
 
 

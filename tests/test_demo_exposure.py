@@ -11,7 +11,7 @@ from bot.db.models import Draft
 from tests.conftest import make_settings, run_jobs, runtime
 from tests.factories import FakeClock
 from tests.fake_wecom import FakeWeCom
-from tests.test_staffchat import ADMIN, APPROVER, fake  # noqa: F401 (fake is a fixture)
+from tests.test_staffchat import ADMIN, APPROVER, fake  # fake is a fixture
 
 
 def test_the_demo_is_on_without_wecom_and_off_with_it_unless_set() -> None:
@@ -29,7 +29,7 @@ def test_with_wecom_configured_the_demo_routes_are_gone(database_url: str) -> No
         assert response.status_code == 404
 
 
-def test_demo_drafts_send_no_cards_and_no_escalations(database_url: str, fake: FakeWeCom) -> None:  # noqa: F811
+def test_demo_drafts_send_no_cards_and_no_escalations(database_url: str, fake: FakeWeCom) -> None:
     settings = make_settings(database_url, demo=True, wecom_api_base=fake.base_url, approvers=[APPROVER], admins=[ADMIN],
                              escalate_after_minutes=0.01)
     clock = FakeClock()

@@ -38,7 +38,7 @@ def shipped(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def client(shipped: Settings, clock) -> Iterator[TestClient]:  # noqa: ANN001
+def client(shipped: Settings, clock) -> Iterator[TestClient]:
     app = create_app(shipped, clock=clock)
     with TestClient(app) as test_client:
         runtime(test_client).worker.stop()

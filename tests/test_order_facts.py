@@ -182,7 +182,7 @@ def test_approval_does_not_wait_for_the_order_system(client: TestClient, orders:
     assert orders.asked("20261122500") == 1
 
 
-def test_the_orders_url_must_name_the_order_number(tmp_path) -> None:  # noqa: ANN001
+def test_the_orders_url_must_name_the_order_number(tmp_path) -> None:
     with pytest.raises(SettingsError, match="DRAFTBOT_ORDERS_URL: must contain {order_no}"):
         make_settings(f"sqlite:///{tmp_path}/x.db", orders_url="https://oms.example/api/orders")
     with pytest.raises(SettingsError, match="DRAFTBOT_ORDERS_URL: must start with http"):
@@ -196,7 +196,7 @@ def test_the_demo_serves_its_orders_and_404s_others(client: TestClient) -> None:
     assert missing.status_code == 404 and missing.json()["detail"] == "没有订单 20261199999"
 
 
-def test_without_the_demo_there_are_no_demo_orders(tmp_path) -> None:  # noqa: ANN001
+def test_without_the_demo_there_are_no_demo_orders(tmp_path) -> None:
     with TestClient(create_app(make_settings(f"sqlite:///{tmp_path}/x.db", demo=False))) as client:
         assert client.get("/demo/orders/20261122001").status_code == 404
 

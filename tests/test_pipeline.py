@@ -11,7 +11,7 @@ from bot.wiring import load_pipeline
 from tests.conftest import DATA, make_settings
 
 
-def pipeline_with(styles: Path):  # noqa: ANN201
+def pipeline_with(styles: Path):
     return load_pipeline(make_settings("sqlite://", personas_dir=styles))
 
 

@@ -136,7 +136,7 @@ def check_only_approved_text(sender: RecordingSender, drafts: dict[int, dict]) -
         assert sent.reply.text == draft["final_text"], "the customer got text other than the approved text"
 
 
-def check_dont_disturb(events: list, drafts: dict[int, dict], app_settings) -> None:  # noqa: ANN001
+def check_dont_disturb(events: list, drafts: dict[int, dict], app_settings) -> None:
     from bot.policy.dont_disturb import Rules
 
     rules = Rules.parse(daily_cap=app_settings.promo_daily_cap, weekly_cap=app_settings.promo_weekly_cap,

@@ -106,7 +106,7 @@ def api_draft(client: TestClient, draft_id: int) -> dict:
     return client.get(f"/api/drafts/{draft_id}", headers=bearer(client, "boss", "admin")).json()
 
 
-def cookie_headers(response) -> dict[str, str]:  # noqa: ANN001
+def cookie_headers(response) -> dict[str, str]:
     """Set-Cookie headers by cookie name."""
     found = {}
     for header in response.headers.get_list("set-cookie"):

@@ -53,7 +53,7 @@ def jobs(worker: Worker) -> list[Job]:
 
 
 def test_a_failing_job_is_retried_with_backoff_then_marked_failed(make_worker: Callable, clock: FakeClock) -> None:
-    def broken(session, payload: dict, now: datetime) -> None:  # noqa: ANN001
+    def broken(session, payload: dict, now: datetime) -> None:
         raise RuntimeError("boom")
 
     worker = make_worker({"work": broken})
@@ -116,7 +116,7 @@ def test_two_workers_on_one_database_run_each_job_once(make_worker: Callable, cl
     seen: list[int] = []
     lock = threading.Lock()
 
-    def record(session, payload: dict, now: datetime) -> None:  # noqa: ANN001
+    def record(session, payload: dict, now: datetime) -> None:
         with lock:
             seen.append(payload["n"])
 

@@ -26,7 +26,7 @@ def job_count(client: TestClient) -> int:
         return session.scalar(select(func.count()).select_from(Job))
 
 
-def post(client: TestClient, signed, **kwargs):  # noqa: ANN001, ANN201
+def post(client: TestClient, signed, **kwargs):
     return client.post(f"/wecom/callback?{signed.query}", content=signed.body, **kwargs)
 
 

@@ -193,7 +193,7 @@ def test_staff_record_and_lift_an_opt_out_and_the_history_is_kept(client: TestCl
     assert client.post("/api/customers/sms/c9/opt-out", headers=staff).status_code == 404
 
 
-def test_a_draft_with_a_sensitive_word_cannot_be_approved_unchanged(database_url: str, tmp_path) -> None:  # noqa: ANN001
+def test_a_draft_with_a_sensitive_word_cannot_be_approved_unchanged(database_url: str, tmp_path) -> None:
     from bot.app import create_app
     from tests.conftest import make_settings
 

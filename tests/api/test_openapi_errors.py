@@ -37,7 +37,7 @@ def _template(url: str, schema: dict) -> str:
     raise AssertionError(f"{url} is not in the schema")
 
 
-def check_documented(schema: dict, method: str, url: str, response) -> None:  # noqa: ANN001
+def check_documented(schema: dict, method: str, url: str, response) -> None:
     """The status is documented for the route, and a JSON body fits the documented model."""
     assert response.status_code < 500, (method, url, response.status_code, response.text)
     responses = documented(schema, method, _template(url, schema))
@@ -155,7 +155,7 @@ texts = st.one_of(st.none(), st.text(max_size=40), st.sampled_from(["", " ", "\x
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(route=st.sampled_from(DRAFT_ROUTES), draft_id=ids, text=texts, intent=texts)
-def test_fuzzed_draft_routes_never_fail_and_answer_as_documented(fuzz, route: str, draft_id: int,  # noqa: ANN001
+def test_fuzzed_draft_routes_never_fail_and_answer_as_documented(fuzz, route: str, draft_id: int,
                                                                   text: str | None, intent: str | None) -> None:
     client, schema, admin = fuzz
     url = route.format(id=draft_id)

@@ -12,7 +12,7 @@ from bot.app import create_app
 from tests.conftest import make_settings
 
 
-def _csp(response) -> dict[str, str]:  # noqa: ANN001
+def _csp(response) -> dict[str, str]:
     """The Content-Security-Policy as {directive: sources}."""
     policy = response.headers["content-security-policy"]
     return {part.split(" ", 1)[0]: part.split(" ", 1)[1] if " " in part else "" for part in (p.strip() for p in policy.split(";"))}

@@ -28,10 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bot.config import Settings  # noqa: E402
-from bot.drafts.pipeline import Inbound, Pipeline  # noqa: E402
-from bot.nlu.answers import ANSWER_THRESHOLD, AnswerIndex, held_out_matches, measure_threshold  # noqa: E402
-from bot.wiring import load_pipeline  # noqa: E402
+from bot.config import Settings
+from bot.drafts.pipeline import Inbound, Pipeline
+from bot.nlu.answers import ANSWER_THRESHOLD, AnswerIndex, held_out_matches, measure_threshold
+from bot.wiring import load_pipeline
 
 DATA = Path(__file__).parent / "data"
 TARGET = 0.85

@@ -55,11 +55,11 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import httpx2 as httpx  # noqa: E402  (the test extra installs httpx2)
-from sqlalchemy import create_engine, text  # noqa: E402
+import httpx2 as httpx  # the test extra installs httpx2
+from sqlalchemy import create_engine, text
 
-from tests.e2e.server import ServerProcess  # noqa: E402
-from tests.factories import AES_KEY, CORP_ID, TOKEN, app_text_xml, signed_callback  # noqa: E402
+from tests.e2e.server import ServerProcess
+from tests.factories import AES_KEY, CORP_ID, TOKEN, app_text_xml, signed_callback
 
 DATA = ROOT / "tests" / "data"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -179,12 +179,12 @@ async def drive_raw(port: int, batch: Batch, connections: int, seconds: float) -
     start_gate = asyncio.Event()
     deadline_box = [0.0]
 
-    async def connect():  # noqa: ANN202
+    async def connect():
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return reader, writer
 
-    async def one_connection(reader, writer) -> None:  # noqa: ANN001
+    async def one_connection(reader, writer) -> None:
         await start_gate.wait()
         deadline = deadline_box[0]
         perf = time.perf_counter
@@ -374,12 +374,12 @@ def bare_process(log_path: Path) -> ServerProcess:
     return ServerProcess({}, log_path, args=("-m", "uvicorn", "tests.bench.bare_callback:app", "--no-access-log", "--log-level", "info"))
 
 
-def pending_jobs(engine) -> int:  # noqa: ANN001
+def pending_jobs(engine) -> int:
     with engine.connect() as connection:
         return connection.execute(text("SELECT count(*) FROM jobs WHERE status IN ('pending', 'running')")).scalar_one()
 
 
-def wait_drained(engine, timeout: float = 300.0) -> tuple[int, float]:  # noqa: ANN001
+def wait_drained(engine, timeout: float = 300.0) -> tuple[int, float]:
     """Backlog right now, and seconds until the real server's worker has run every job."""
     backlog = pending_jobs(engine)
     started = time.perf_counter()
@@ -429,7 +429,7 @@ def machine_info() -> dict:
     for name in ("uvicorn", "fastapi", "starlette", "sqlalchemy", "wechatpy", "httpx", "uvloop", "httptools"):
         try:
             versions[name] = __import__(name).__version__
-        except Exception:  # noqa: BLE001
+        except Exception:
             versions[name] = None
     return dict(
         nproc=os.cpu_count(), cpu_model=model, python=platform.python_version(),

@@ -30,15 +30,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bot.config import PROJECT_DIR  # noqa: E402
-from bot.nlu.classifier import IntentClassifier  # noqa: E402
-from bot.nlu.datasets import from_intents, load_jsonl  # noqa: E402
-from bot.nlu.entities import ENTITY_SAMPLES  # noqa: E402
-from bot.nlu.evaluation import cross_validate, held_out  # noqa: E402
-from bot.nlu.intents import FALLBACK, load_intents  # noqa: E402
-from bot.nlu.normalise import normalise  # noqa: E402
-from bot.persona.render import Renderer  # noqa: E402
-from bot.persona.styles import ARCHETYPES, load_personas  # noqa: E402
+from bot.config import PROJECT_DIR
+from bot.nlu.classifier import IntentClassifier
+from bot.nlu.datasets import from_intents, load_jsonl
+from bot.nlu.entities import ENTITY_SAMPLES
+from bot.nlu.evaluation import cross_validate, held_out
+from bot.nlu.intents import FALLBACK, load_intents
+from bot.nlu.normalise import normalise
+from bot.persona.render import Renderer
+from bot.persona.styles import ARCHETYPES, load_personas
 
 BENCH = Path(os.environ.get("DRAFTBOT_BENCH_DATA") or ROOT.parent / "shared" / "bench")
 RESULTS = ROOT / "tests" / "bench" / "results" / "classifier.json"
@@ -71,7 +71,7 @@ def _other_seeds(texts: list[str], labels: list[str], seeds: int) -> dict:
     return {"other_seeds": [{key: run[key] for key in ("seed", "accuracy", "threshold", "coverage", "accuracy_on_accepted")} for run in runs]}
 
 
-def _figures(report) -> dict:  # noqa: ANN001
+def _figures(report) -> dict:
     return {
         "examples": report.examples,
         "accuracy": report.accuracy,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.callback_bench import (  # noqa: E402
+from tests.bench.callback_bench import (
     AES_KEY, CORP_ID, DATA, RESULTS, TOKEN, CallbackFactory, ServerProcess, bare_process, create_engine, run_load, wait_drained,
 )
 
@@ -189,7 +189,7 @@ def category(frames: list[str]) -> str:
     return "other"
 
 
-def report(path: Path, top: int, cpu_per_cb_us: float | None = None, print=print) -> None:  # noqa: A002
+def report(path: Path, top: int, cpu_per_cb_us: float | None = None, print=print) -> None:
     categories: collections.Counter = collections.Counter()
     threads: collections.Counter = collections.Counter()
     inclusive: collections.Counter = collections.Counter()

@@ -183,7 +183,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="startup-bench-") as folder:
             runs.append(one_run(args.draftbot, args.messages, Path(folder), args.config))
         print(f"run {n + 1}: {json.dumps(runs[-1], ensure_ascii=False)}", flush=True)
-    median = lambda pick: round(statistics.median(pick(r) for r in runs), 2)  # noqa: E731
+    median = lambda pick: round(statistics.median(pick(r) for r in runs), 2)
     summary = {
         "draftbot": args.draftbot, "config": str(args.config), "runs": len(runs), "messages": args.messages,
         **{key: median(lambda r, k=key: r[k]) for key in ("first_start_s", "second_start_s", "first_start_cpu_s", "second_start_cpu_s")},

@@ -38,10 +38,10 @@ class Admin:
     client: TestClient
     csrf: str
 
-    def post(self, url: str, data: dict | None = None, **kwargs: object):  # noqa: ANN201
+    def post(self, url: str, data: dict | None = None, **kwargs: object):
         return self.client.post(url, data={**(data or {}), "csrf": self.csrf}, follow_redirects=False, **kwargs)
 
-    def post_json(self, url: str, body: dict):  # noqa: ANN201
+    def post_json(self, url: str, body: dict):
         return self.client.post(url, json=body, headers={"X-CSRF-Token": self.csrf})
 
 

@@ -16,7 +16,7 @@ FORM = {"answer_id": "shipping_time", "questions": "一般几天能到\n发货�
         "answer": "现货订单 48 小时内发货，江浙沪次日达，其他地区 2-4 天送达。"}
 
 
-def answers(admin: Admin, intent: str = "order_status"):  # noqa: ANN201
+def answers(admin: Admin, intent: str = "order_status"):
     rt = runtime(admin.client)
     with rt.sessions() as session:
         return read_intents(workspace.load(session, rt.clock()).files).get(intent).answers

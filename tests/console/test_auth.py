@@ -56,7 +56,7 @@ def test_disabling_an_account_ends_its_session(admin: Admin) -> None:
     assert admin.client.get("/admin/intents", follow_redirects=False).status_code == 303
 
 
-def test_sessions_expire(admin: Admin, clock) -> None:  # noqa: ANN001
+def test_sessions_expire(admin: Admin, clock) -> None:
     clock.advance(hours=12, seconds=1)
     assert admin.client.get("/admin/intents", follow_redirects=False).status_code == 303
 
@@ -92,11 +92,11 @@ def test_two_admins_sign_in_independently(client: TestClient) -> None:
     assert client.get("/admin/intents").status_code == 200 and other.get("/admin/intents").status_code == 200
 
 
-def _try(client: TestClient, password: str, user: str = "lin"):  # noqa: ANN202
+def _try(client: TestClient, password: str, user: str = "lin"):
     return client.post("/admin/login", data={"user_id": user, "password": password}, follow_redirects=False)
 
 
-def test_repeated_wrong_passwords_make_that_account_wait(client: TestClient, clock) -> None:  # noqa: ANN001
+def test_repeated_wrong_passwords_make_that_account_wait(client: TestClient, clock) -> None:
     make_account(client, "lin")
     make_account(client, "zhao")
     for _ in range(5):
@@ -122,7 +122,7 @@ def test_a_successful_sign_in_starts_the_count_afresh(client: TestClient) -> Non
     assert _try(client, "correct horse").status_code == 303
 
 
-def test_guesses_from_many_addresses_and_a_password_reset(client: TestClient, clock) -> None:  # noqa: ANN001
+def test_guesses_from_many_addresses_and_a_password_reset(client: TestClient, clock) -> None:
     make_account(client, "lin")
     rt = runtime(client)
     with rt.sessions() as session:

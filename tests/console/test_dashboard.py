@@ -72,7 +72,7 @@ def opt_outs(client: TestClient) -> None:
         session.commit()
 
 
-def board(client: TestClient, days: int):  # noqa: ANN201
+def board(client: TestClient, days: int):
     rt = runtime(client)
     with rt.sessions() as session:
         return dashboard(session, now=rt.clock(), days=days, zone=ZONE)

@@ -20,7 +20,7 @@ INVOICE = {"intent": "invoice", "description": "客户要开发票", "marketing"
            "examples": ["开发票", "发票", "要发票", "发票呢", "电子发票", "开个发票", "报销", "收据"]}
 
 
-def edit_draft(client: TestClient, change) -> ConfigFiles:  # noqa: ANN001 (a function of the draft's files)
+def edit_draft(client: TestClient, change) -> ConfigFiles:  # a function of the draft's files
     """Change the draft the way the editing pages do (workspace.save)."""
     rt = runtime(client)
     with rt.sessions() as session:

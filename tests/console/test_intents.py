@@ -12,13 +12,13 @@ from tests.conftest import runtime
 from tests.console.conftest import Admin
 
 
-def draft_files(admin: Admin):  # noqa: ANN201
+def draft_files(admin: Admin):
     rt = runtime(admin.client)
     with rt.sessions() as session:
         return workspace.load(session, rt.clock()).files
 
 
-def active_files(admin: Admin):  # noqa: ANN201
+def active_files(admin: Admin):
     rt = runtime(admin.client)
     with rt.sessions() as session:
         return configuration.files_of(configuration.active(session))

@@ -28,7 +28,7 @@ def files() -> ConfigFiles:
     return ConfigFiles.from_directories(DATA / "intents", DATA / "persona_styles")
 
 
-def book_of(files: ConfigFiles):  # noqa: ANN201
+def book_of(files: ConfigFiles):
     book = personas_from(files.persona_texts())
     return book, Renderer(book).render(persona="lucky", intent="greeting", context={}, only="v1").text
 

@@ -46,12 +46,12 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
-def bad_console(msg) -> bool:  # noqa: ANN001
+def bad_console(msg) -> bool:
     """Console errors are problems; failed requests are checked by the response watch, which knows the URL."""
     return msg.type == "error" and not msg.text.startswith("Failed to load resource")
 
 
-def watch(page, base_url: str, problems: list[str], bad_response: Callable[[object], bool]) -> None:  # noqa: ANN001
+def watch(page, base_url: str, problems: list[str], bad_response: Callable[[object], bool]) -> None:
     """Record script errors, console errors, failed responses and any request that leaves our own server."""
     page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
     page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if bad_console(msg) else None)
@@ -59,5 +59,5 @@ def watch(page, base_url: str, problems: list[str], bad_response: Callable[[obje
     page.on("request", lambda req: None if req.url.startswith(base_url) else problems.append(f"external request {req.url}"))
 
 
-def no_horizontal_scroll(page) -> bool:  # noqa: ANN001
+def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -63,7 +63,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> "ServerProcess":
-        log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        log = open(self.log_path, "ab")  # closed in stop
         self._log = log
         self.process = subprocess.Popen(
             [sys.executable, *self.args, "--host", "127.0.0.1", "--port", str(self.port)],

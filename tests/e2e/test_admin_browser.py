@@ -69,7 +69,7 @@ def problems() -> list[str]:
 
 
 @pytest.fixture
-def context(browser, server: ServerProcess, problems: list[str]):  # noqa: ANN001, ANN201
+def context(browser, server: ServerProcess, problems: list[str]):
     """A laptop-sized browser context; any script error, failed request or external request fails the test."""
     from playwright.sync_api import expect
 
@@ -81,25 +81,25 @@ def context(browser, server: ServerProcess, problems: list[str]):  # noqa: ANN00
     assert problems == []
 
 
-def open_page(context, server: ServerProcess, problems: list[str], allowed: tuple[int, ...] = ()):  # noqa: ANN001, ANN201
+def open_page(context, server: ServerProcess, problems: list[str], allowed: tuple[int, ...] = ()):
     page = context.new_page()
     watch(page, server.url, problems, lambda r: r.status >= 400 and r.status not in allowed)
     return page
 
 
-def sign_in(page, server: ServerProcess, user: str = "lin", path: str = "/admin") -> None:  # noqa: ANN001
+def sign_in(page, server: ServerProcess, user: str = "lin", path: str = "/admin") -> None:
     page.goto(server.url + path)
     page.get_by_label("账号").fill(user)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
 
 
-def nav(page, name: str):  # noqa: ANN001, ANN201
+def nav(page, name: str):
     """A link of the console's main navigation."""
     return page.get_by_role("navigation", name="主导航").get_by_role("link", name=name, exact=True)
 
 
-def shot(page, name: str) -> None:  # noqa: ANN001
+def shot(page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"admin-{name}.png"), full_page=True)
 
@@ -117,7 +117,7 @@ def demo_draft(server: ServerProcess, text: str, customer: str) -> dict:
     raise AssertionError(f"no draft for {text!r} within 15 s")
 
 
-def eventually_draft(server: ServerProcess, text: str, customer: str, wanted, seconds: float = 10) -> dict:  # noqa: ANN001
+def eventually_draft(server: ServerProcess, text: str, customer: str, wanted, seconds: float = 10) -> dict:
     """A draft for `text` that satisfies `wanted`, asking again as a new customer until the deadline.
 
     The worker runs in its own process and follows the active version on its own poll, a moment
@@ -143,7 +143,7 @@ def wait_for_version(server: ServerProcess, number: int) -> None:
         time.sleep(0.1)
 
 
-def test_sign_in_admins_only(context, server: ServerProcess, problems: list[str]) -> None:  # noqa: ANN001
+def test_sign_in_admins_only(context, server: ServerProcess, problems: list[str]) -> None:
     from playwright.sync_api import expect
 
     page = open_page(context, server, problems, allowed=(401, 403))
@@ -170,13 +170,13 @@ def test_sign_in_admins_only(context, server: ServerProcess, problems: list[str]
     expect(page.get_by_role("button", name="登录")).to_be_visible()
 
 
-def signed_in_page(context, server: ServerProcess, problems: list[str], allowed: tuple[int, ...] = ()):  # noqa: ANN001, ANN201
+def signed_in_page(context, server: ServerProcess, problems: list[str], allowed: tuple[int, ...] = ()):
     page = open_page(context, server, problems, allowed)
     sign_in(page, server)
     return page
 
 
-def evaluate_and_publish(page, server: ServerProcess, note: str) -> int:  # noqa: ANN001
+def evaluate_and_publish(page, server: ServerProcess, note: str) -> int:
     """Evaluate the draft, then publish it with a note; returns the new version once the service uses it."""
     from playwright.sync_api import expect
 
@@ -200,7 +200,7 @@ def evaluate_and_publish(page, server: ServerProcess, note: str) -> int:  # noqa
 
 
 def test_new_intent_with_examples_evaluated_and_published_reaches_new_messages(
-    context, server: ServerProcess, problems: list[str],  # noqa: ANN001
+    context, server: ServerProcess, problems: list[str],
 ) -> None:
     from playwright.sync_api import expect
 
@@ -244,7 +244,7 @@ NEW_GREETING = """{% extends "base.j2" %}
 """
 
 
-def test_template_edited_previewed_and_published_shapes_the_next_draft(context, server: ServerProcess, problems: list[str]) -> None:  # noqa: ANN001
+def test_template_edited_previewed_and_published_shapes_the_next_draft(context, server: ServerProcess, problems: list[str]) -> None:
     from playwright.sync_api import expect
 
     assert "欢迎光临小店" not in demo_draft(server, "你好", "before-greeting")["text"]
@@ -268,7 +268,7 @@ def test_template_edited_previewed_and_published_shapes_the_next_draft(context, 
     assert "欢迎光临小店" in draft["text"], draft
 
 
-def test_rollback_brings_the_old_behaviour_back(context, server: ServerProcess, problems: list[str]) -> None:  # noqa: ANN001
+def test_rollback_brings_the_old_behaviour_back(context, server: ServerProcess, problems: list[str]) -> None:
     from playwright.sync_api import expect
 
     assert demo_draft(server, "你好", "before-rollback")["text"].count("欢迎光临小店") == 1
@@ -288,7 +288,7 @@ def test_rollback_brings_the_old_behaviour_back(context, server: ServerProcess, 
     shot(page, "audit")
 
 
-def test_a_broken_template_shows_its_error_and_is_not_saved(context, server: ServerProcess, problems: list[str]) -> None:  # noqa: ANN001
+def test_a_broken_template_shows_its_error_and_is_not_saved(context, server: ServerProcess, problems: list[str]) -> None:
     from playwright.sync_api import expect
 
     page = signed_in_page(context, server, problems, allowed=(422,))
@@ -305,7 +305,7 @@ def test_a_broken_template_shows_its_error_and_is_not_saved(context, server: Ser
     expect(page.get_by_test_id("draftbar")).not_to_contain_text("尚未发布")
 
 
-def test_main_pages_fit_a_tablet(browser, server: ServerProcess, problems: list[str]) -> None:  # noqa: ANN001
+def test_main_pages_fit_a_tablet(browser, server: ServerProcess, problems: list[str]) -> None:
     context = browser.new_context(viewport=TABLET, locale="zh-CN", timezone_id="Asia/Shanghai")
     try:
         page = signed_in_page(context, server, problems)

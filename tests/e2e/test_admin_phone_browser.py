@@ -6,14 +6,14 @@ import pytest
 
 from tests.e2e.browser import PHONE, SCREENSHOTS, no_horizontal_scroll
 from tests.e2e.server import ServerProcess
-from tests.e2e.test_admin_browser import GREETING, browser, demo_draft, env, problems, server, shot, signed_in_page  # noqa: F401
+from tests.e2e.test_admin_browser import GREETING, browser, demo_draft, env, problems, server, shot, signed_in_page
 
 pytestmark = pytest.mark.browser
 PAGES = ("/admin", "/admin/intents", "/admin/intents/greeting", "/admin/personas", GREETING,
          "/admin/evaluate", "/admin/inbox", "/admin/versions", "/admin/audit")
 
 
-def test_main_pages_and_the_template_editor_fit_a_phone(browser, server: ServerProcess, problems: list[str]) -> None:  # noqa: ANN001, F811
+def test_main_pages_and_the_template_editor_fit_a_phone(browser, server: ServerProcess, problems: list[str]) -> None:
     for customer, text in (("phone-1", "我的快递到哪了"), ("phone-2", "你好"), ("phone-3", "你们服务太差了")):
         demo_draft(server, text, customer)  # the dashboard has rows and charts to show
     context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")

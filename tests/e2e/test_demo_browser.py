@@ -36,7 +36,7 @@ def browser(server: ServerProcess) -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, server: ServerProcess):  # noqa: ANN001, ANN201
+def page(browser, server: ServerProcess):
     """A fresh page (own storage, so its own demo conversation) that fails the test on any script error."""
     from playwright.sync_api import expect
 
@@ -50,12 +50,12 @@ def page(browser, server: ServerProcess):  # noqa: ANN001, ANN201
     assert problems == []
 
 
-def bad_response(response) -> bool:  # noqa: ANN001
+def bad_response(response) -> bool:
     """Any failed request fails the test, except the 409 one test provokes on purpose."""
     return response.status >= 400 and not (response.status == 409 and response.url.endswith("/approve"))
 
 
-def customer_id(page) -> str:  # noqa: ANN001
+def customer_id(page) -> str:
     return page.evaluate("localStorage.getItem('draftbot-demo-customer-id')")
 
 
@@ -65,7 +65,7 @@ def conversation(server: ServerProcess, cid: str) -> dict:
     return response.json()
 
 
-def set_hidden(page, hidden: bool) -> None:  # noqa: ANN001
+def set_hidden(page, hidden: bool) -> None:
     """Pretend the tab was hidden (or shown again), as when the user switches tabs."""
     page.evaluate(
         "hidden => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});"
@@ -74,7 +74,7 @@ def set_hidden(page, hidden: bool) -> None:  # noqa: ANN001
     )
 
 
-def test_customer_asks_staff_edits_and_sends_then_rejects(page, server: ServerProcess) -> None:  # noqa: ANN001
+def test_customer_asks_staff_edits_and_sends_then_rejects(page, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -160,7 +160,7 @@ def test_customer_asks_staff_edits_and_sends_then_rejects(page, server: ServerPr
     page.screenshot(path=str(SCREENSHOTS / "demo-phone-review.png"))
 
 
-def test_text_is_shown_as_text_and_new_conversation_starts_clean(page, server: ServerProcess) -> None:  # noqa: ANN001
+def test_text_is_shown_as_text_and_new_conversation_starts_clean(page, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
     page.goto(server.url + "/")
@@ -216,7 +216,7 @@ def test_text_is_shown_as_text_and_new_conversation_starts_clean(page, server: S
     assert [m["text"] for m in conversation(server, customer_id(page))["messages"]] == ["你好"]
 
 
-def test_a_second_message_before_a_decision_replaces_the_draft_and_says_so(page, server: ServerProcess) -> None:  # noqa: ANN001
+def test_a_second_message_before_a_decision_replaces_the_draft_and_says_so(page, server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
     page.goto(server.url + "/")
@@ -230,7 +230,7 @@ def test_a_second_message_before_a_decision_replaces_the_draft_and_says_so(page,
     expect(cards.nth(1).get_by_test_id("draft-status")).to_have_text("客户又发了消息，已由新草稿取代")
 
 
-def test_a_visitor_compares_personas_on_a_phone_in_another_time_zone(browser, server: ServerProcess) -> None:  # noqa: ANN001
+def test_a_visitor_compares_personas_on_a_phone_in_another_time_zone(browser, server: ServerProcess) -> None:
     """Stacked panes say no left or right; the picker drafts in each persona; times are the brand's, named."""
     from datetime import datetime
     from zoneinfo import ZoneInfo

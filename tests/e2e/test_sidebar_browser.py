@@ -133,13 +133,13 @@ def browser(server: ServerProcess) -> Iterator[object]:
 class Sidebar:
     """A phone-sized browser context signed in through (emulated) WeCom OAuth, with or without the stand-in SDK."""
 
-    def __init__(self, browser, server: ServerProcess, fake: FakeWeCom) -> None:  # noqa: ANN001
+    def __init__(self, browser, server: ServerProcess, fake: FakeWeCom) -> None:
         self.browser, self.server, self.fake = browser, server, fake
         self.problems: list[str] = []
         self.allowed_failures: list[tuple[int, str]] = []  # (status, url ending) a test provokes on purpose
         self.contexts: list[object] = []
 
-    def open(self, *, customer: str | None, sdk: bool = True, user: str = STAFF, good_code: bool = True,  # noqa: ANN201
+    def open(self, *, customer: str | None, sdk: bool = True, user: str = STAFF, good_code: bool = True,
              timezone_id: str = "Asia/Shanghai"):
         context = self.browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id=timezone_id,
                                            device_scale_factor=2, is_mobile=True, has_touch=True)
@@ -151,7 +151,7 @@ class Sidebar:
         page.goto(self._wecom_oauth(context, user if good_code else None))
         return page
 
-    def _wecom_oauth(self, context, user: str | None) -> str:  # noqa: ANN001
+    def _wecom_oauth(self, context, user: str | None) -> str:
         """Open /sidebar as the page would, and play WeCom's OAuth page: the URL WeCom sends the browser back to.
 
         /sidebar answers a redirect to WeCom and sets the state cookie; the context's request API
@@ -173,7 +173,7 @@ class Sidebar:
             self.fake.add_oauth_code(code, user)
         return query["redirect_uri"][0] + "?" + urlencode({"code": code, "state": query["state"][0]})
 
-    def _bad(self, response) -> bool:  # noqa: ANN001
+    def _bad(self, response) -> bool:
         if response.status < 400:
             return False
         return not any(response.status == status and urlsplit(response.url).path.endswith(end) for status, end in self.allowed_failures)
@@ -184,7 +184,7 @@ class Sidebar:
 
 
 @pytest.fixture
-def sidebar(browser, server: ServerProcess, fake: FakeWeCom) -> Iterator[Sidebar]:  # noqa: ANN001
+def sidebar(browser, server: ServerProcess, fake: FakeWeCom) -> Iterator[Sidebar]:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
@@ -222,11 +222,11 @@ def draft(server: ServerProcess, admin: dict[str, str], draft_id: int) -> dict:
     return httpx.get(f"{server.url}/api/drafts/{draft_id}", headers=admin, timeout=5).json()
 
 
-def no_horizontal_scroll(page) -> bool:  # noqa: ANN001
+def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_staff_edit_a_draft_and_insert_it_into_the_chat(sidebar: Sidebar, server: ServerProcess, staff, admin) -> None:  # noqa: ANN001
+def test_staff_edit_a_draft_and_insert_it_into_the_chat(sidebar: Sidebar, server: ServerProcess, staff, admin) -> None:
     from playwright.sync_api import expect
 
     customer = new_customer()
@@ -300,7 +300,7 @@ def backdate(env: dict[str, str], draft_id: int, moment: datetime) -> None:
         engine.dispose()
 
 
-def test_times_are_the_brands_beijing_time_and_say_so_whatever_the_browsers_zone(sidebar: Sidebar, server: ServerProcess, env, admin) -> None:  # noqa: ANN001
+def test_times_are_the_brands_beijing_time_and_say_so_whatever_the_browsers_zone(sidebar: Sidebar, server: ServerProcess, env, admin) -> None:
     from playwright.sync_api import expect
 
     today = customer_writes(server, admin, customer := new_customer(), "能开发票吗")
@@ -319,7 +319,7 @@ def test_times_are_the_brands_beijing_time_and_say_so_whatever_the_browsers_zone
     assert no_horizontal_scroll(page), "the named time pushes the sidebar sideways at 390 px"
 
 
-def test_policy_checks_are_shown_and_stop_the_insert_before_the_chat(sidebar: Sidebar, server: ServerProcess, env, staff, admin) -> None:  # noqa: ANN001
+def test_policy_checks_are_shown_and_stop_the_insert_before_the_chat(sidebar: Sidebar, server: ServerProcess, env, staff, admin) -> None:
     from playwright.sync_api import expect
 
     customer = new_customer()
@@ -353,7 +353,7 @@ def test_policy_checks_are_shown_and_stop_the_insert_before_the_chat(sidebar: Si
     assert [m["text"]["content"] for m in page.evaluate("window.__sent")] == [made["text"]]
 
 
-def test_a_refused_text_never_reaches_the_chat_and_a_failed_record_says_so(sidebar: Sidebar, server: ServerProcess, staff, admin) -> None:  # noqa: ANN001
+def test_a_refused_text_never_reaches_the_chat_and_a_failed_record_says_so(sidebar: Sidebar, server: ServerProcess, staff, admin) -> None:
     from playwright.sync_api import expect
 
     customer = new_customer()
@@ -430,7 +430,7 @@ def test_a_bad_oauth_code_shows_a_chinese_error_page(sidebar: Sidebar) -> None:
     page.screenshot(path=str(SCREENSHOTS / "sidebar-phone-sign-in-error.png"))
 
 
-def test_an_insert_whose_record_needs_a_new_sign_in_is_recorded_when_the_sidebar_reopens(sidebar: Sidebar, server: ServerProcess, staff, admin) -> None:  # noqa: ANN001
+def test_an_insert_whose_record_needs_a_new_sign_in_is_recorded_when_the_sidebar_reopens(sidebar: Sidebar, server: ServerProcess, staff, admin) -> None:
     from playwright.sync_api import expect
 
     customer = new_customer()
