@@ -70,3 +70,16 @@ def test_check_warns_about_a_template_that_does_not_say_the_answer(intents: Path
     result = runner.invoke(app, ["check"])
     assert result.exit_code == 0, result.output  # a warning: drafts keep their usual wording
     assert "order_status v1: 这个意图有答案，但这条话术没有完整说出答案" in result.output
+
+
+def test_draft_names_the_answer_it_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("INTENTS_DIR", "PERSONAS_DIR", "DEFAULT_PERSONA"):
+        monkeypatch.delenv(f"DRAFTBOT_{key}", raising=False)
+    monkeypatch.setenv("DRAFTBOT_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv("DRAFTBOT_INTENTS_DIR", str(root / "intents"))
+    monkeypatch.setenv("DRAFTBOT_PERSONAS_DIR", str(root / "persona_styles"))
+    result = runner.invoke(app, ["draft", "退货的运费是谁出", "--persona", "enthusiast"])
+    assert result.exit_code == 0, result.output
+    assert "answer:     return_shipping" in result.output
+    assert "质量问题退换的运费由栖木承担" in result.output and "—— 小满" in result.output

@@ -23,6 +23,8 @@ from bot.errors import DraftbotError
 if TYPE_CHECKING:
     from bot.nlu.evaluation import Report
     from bot.nlu.intents import Intent
+    from bot.nlu.two_questions import TwoQuestionsResult
+    from bot.config import Settings
     from bot.services.configuration import ConfigFiles
 
 
@@ -83,6 +85,8 @@ def draft(
     out.print(f"intent:     {plan.intent}  (confidence {plan.confidence:.2f}; runners-up: {runners})" if plan.confidence is not None else f"intent:     {plan.intent}", highlight=False)
     out.print(f"persona:    {plan.persona}", highlight=False)
     out.print(f"template:   {plan.template} {plan.variation}", highlight=False)
+    if plan.answer_id:
+        out.print(f"answer:     {plan.answer_id}", highlight=False)
     for flag in plan.flags:
         out.print(f"flag:       {flag['code']}: {flag['reason']}", highlight=False)
     if plan.manual_reason:
@@ -99,6 +103,9 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     predictions: Annotated[Optional[Path], typer.Option(help="write each test item with its prediction (JSONL)")] = None,
     report: Annotated[Optional[Path], typer.Option(help="write an HTML report with charts (index.html) and report.json into this folder")] = None,
+    two_questions: Annotated[Optional[Path], typer.Option(
+        "--two-questions", help="JSONL of messages asking two things ({\"text\", \"intents\": [a, b]}): share answered in full, "
+        "and single questions (its one-intent lines and the --test messages) that gain a second intent")] = None,
     config_version: ConfigVersion = None,
 ) -> None:
     """Measure the classifier: cross-validation on the shipped intents, or --train/--test files."""
@@ -134,6 +141,7 @@ def evaluate(
             progress.update(task, completed=1, description=f"testing on {test}")
             result = held_out(model, *test_set, method=f"trained on {source}, tested on {test}")
             progress.update(task, completed=2)
+    two = _two_questions(two_questions, texts, labels, settings, test_set) if two_questions is not None else None
     if predictions:
         with predictions.open("w", encoding="utf-8") as handle:
             for item in result.items:
@@ -150,15 +158,36 @@ def evaluate(
 
     answers = evaluate_answers(intents) if train is None else None
     if as_json:
-        print(json.dumps(result.summary() | ({"answers": answers.summary()} if answers else {}), ensure_ascii=False))
+        print(json.dumps(result.summary() | ({"answers": answers.summary()} if answers else {})
+                         | ({"two_questions": two.summary()} if two else {}), ensure_ascii=False))
         return
     _print_report(result)
+    if two:
+        out.print(
+            f"two questions: {two.both}/{two.pairs} answered in full ({two.both_rate:.1%}, target 85%); "
+            f"single questions with a spurious second intent: {two.spurious}/{two.singles} ({two.spurious_rate:.1%}, target under 3%)",
+            highlight=False,
+        )
     if answers:
         out.print(
             f"answers: {answers.questions} question variants, each held out in turn: top-1 {answers.top1_accuracy:.1%}; "
             f"threshold {answers.threshold:.2f}: coverage {answers.coverage:.1%}, accuracy on accepted {answers.accuracy_on_accepted:.1%}",
             highlight=False,
         )
+
+
+def _two_questions(path: Path, texts: list[str], labels: list[str], settings: "Settings",
+                   test_set: tuple[list[str], list[str]] | None) -> "TwoQuestionsResult":
+    """The two-question measure of the model trained on everything eval trains on."""
+    from bot.nlu.classifier import IntentClassifier
+    from bot.nlu.two_questions import evaluate_two_questions, load_two_questions
+
+    try:
+        items = load_two_questions(path)
+    except DraftbotError as exc:
+        _fail(exc)
+    model = IntentClassifier.fit(texts, labels, target_precision=settings.target_precision, threshold=settings.fallback_threshold)
+    return evaluate_two_questions(model, items, test_set[0] if test_set else ())
 
 
 def _readable_intents(files: ConfigFiles) -> list:
