@@ -29,6 +29,7 @@ from bot.services.delivery import Outbox, Sender
 from bot.policy.dont_disturb import Rules
 from bot.policy.sensitive import SensitiveWords
 from bot.persona.render import Renderer
+from bot.drafts.lifecycle import ApprovedReply
 from bot.drafts.pipeline import Pipeline
 from bot.services.decisions import DraftDecisions
 from bot.services.jobs.handlers import JobHandlers
@@ -238,5 +239,5 @@ class Runtime:
 class _ConversationOnly:
     """The demo channel's sender: the conversation lives in draftbot, so recording the reply is delivery."""
 
-    def send(self, reply) -> None:  # noqa: ANN001
+    def send(self, reply: ApprovedReply) -> None:
         return None

@@ -20,7 +20,7 @@ NOT_CONFIGURED = (
 )
 
 
-def _refuse(runtime, refused: CallbackRefused, request: Request) -> PlainTextResponse:  # noqa: ANN001
+def _refuse(runtime: Runtime, refused: CallbackRefused, request: Request) -> PlainTextResponse:
     runtime.metrics.callbacks.labels(f"refused_{refused.status}").inc()
     log.warning("callback refused %s from %s: %s", refused.status, request.client.host if request.client else "?", refused.reason)
     return PlainTextResponse(refused.reason + "\n", status_code=refused.status)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.api.deps import RuntimeDep, SessionDep
 from bot.api.schemas import ApproveIn, DraftOut, RejectIn
@@ -20,6 +21,7 @@ from bot.drafts.pipeline import Inbound
 from bot.services.storable import storable_text
 from bot.timefmt import zone_label
 from bot.web import templates
+from bot.wiring import Runtime
 
 router = APIRouter(tags=["demo"])
 DEMO_STAFF = "demo-staff"
@@ -33,7 +35,7 @@ class DemoMessageIn(BaseModel):
     persona: str | None = Field(None, max_length=64, description="the persona to draft in (a loaded one); default: the usual choice")
 
 
-def persona_choices(runtime) -> list[dict]:  # noqa: ANN001
+def persona_choices(runtime: Runtime) -> list[dict[str, str]]:
     """The loaded personas as the picker shows them: name and display name, the default first."""
     book, default = runtime.pipeline.book, runtime.settings.default_persona
     names = sorted(book.names(), key=lambda name: (name != default, name))
@@ -89,7 +91,7 @@ def conversation(session: SessionDep, runtime: RuntimeDep, customer_id: str = "d
     }
 
 
-def _demo_draft(session, draft_id: int) -> Draft:  # noqa: ANN001
+def _demo_draft(session: Session, draft_id: int) -> Draft:
     draft = session.get(Draft, draft_id)
     if draft is None or draft.channel != "demo":
         raise HTTPException(404, f"找不到演示草稿 {draft_id}")

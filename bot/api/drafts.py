@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.api.deps import CurrentUser, IntakeUser, RuntimeDep, SessionDep
@@ -16,13 +16,15 @@ from bot.services.intake import store_inbound
 from bot.services.decisions import Decider
 from bot.drafts.pipeline import Inbound
 from bot.services.storable import storable_text
+from bot.wiring import Runtime
 
 router = APIRouter(prefix="/api", tags=["drafts"])
 
 
-def _visible(user: User):  # noqa: ANN202
+def _visible(user: User) -> ColumnElement[bool]:
+    """The drafts `user` may see, as a WHERE clause."""
     if user.role == "admin":
-        return True
+        return true()
     return or_(Draft.assignee.is_(None), Draft.assignee == user.user_id)
 
 
@@ -63,7 +65,7 @@ def _cursor(before_id: str) -> int:
     return int(before_id)
 
 
-def _out(runtime, session: Session, draft: Draft) -> DraftOut:  # noqa: ANN001
+def _out(runtime: Runtime, session: Session, draft: Draft) -> DraftOut:
     """The draft with the checks staff should see before deciding (only while it is undecided)."""
     checks = runtime.outbox.checks(session, draft, now=runtime.clock()) if draft.status in OPEN else []
     return DraftOut.of(draft, checks, names=runtime.pipeline.intent_name)

@@ -7,7 +7,7 @@
     versions   config export / import / list / rollback
 """
 
-from bot.cli import access, drafting, serving, versions  # noqa: F401 (each registers its commands)
+from bot.cli import access, drafting, serving, versions  # each registers its commands
 from bot.cli.common import app
 
 __all__ = ["app"]

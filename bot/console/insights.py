@@ -23,9 +23,10 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any, Unpack
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import Row, and_, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Draft, OptOut
@@ -149,7 +150,10 @@ _COLUMNS = (  # compared in the database, so the texts themselves are never load
 )
 
 
-def staff_of(row) -> str:  # noqa: ANN001 (a Draft or a row with its columns)
+DraftRow = Row[Unpack[tuple[Any, ...]]]  # a row of _COLUMNS: a Draft's columns without its texts
+
+
+def staff_of(row: Draft | DraftRow) -> str:
     """Who handled the draft: the person who decided it, else the one it is assigned to, else ""."""
     if row.status == Status.REJECTED and row.rejected_by:
         return row.rejected_by
@@ -186,12 +190,12 @@ def dashboard(session: Session, *, now: datetime, days: int, zone: ZoneInfo) -> 
     )
 
 
-def _keys(row) -> dict[str, str]:  # noqa: ANN001
+def _keys(row: Draft | DraftRow) -> dict[str, str]:
     """The groups a draft counts in: its intent ("" when it has none), its persona, its staff member."""
     return {"intent": row.intent or "", "persona": row.persona, "staff": staff_of(row)}
 
 
-def _count(figures: Figures, row) -> None:  # noqa: ANN001
+def _count(figures: Figures, row: DraftRow) -> None:
     figures.drafts += 1
     if row.intent == FALLBACK:
         figures.fallback += 1
@@ -220,7 +224,7 @@ def _opt_outs(session: Session, since: datetime, until: datetime) -> tuple[list[
     return mine, len(rows) - len(mine)
 
 
-def _reply_before(session: Session, opt_out: OptOut):  # noqa: ANN202 (a row of _COLUMNS or None)
+def _reply_before(session: Session, opt_out: OptOut) -> DraftRow | None:
     """The last reply sent to the customer before they opted out, else the draft of their opt-out message."""
     same_customer = and_(Draft.channel == opt_out.channel, Draft.customer_id == opt_out.customer_id)
     sent = session.execute(

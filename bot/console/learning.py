@@ -11,6 +11,7 @@ classifier accepted it (at or above the threshold): a low-confidence guess is sh
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -181,7 +182,7 @@ def dismiss(session: Session, draft_id: int, *, user: str, now: datetime) -> str
     return text
 
 
-def _section(drafts, catalog: IntentCatalog, hidden: set[str]) -> list[Item]:  # noqa: ANN001
+def _section(drafts: Iterable[tuple[Draft, float | None]], catalog: IntentCatalog, hidden: set[str]) -> list[Item]:
     """Items for drafts (pairs of a draft and its edit ratio) given newest first: known examples and dismissed
     messages left out, repeated messages merged."""
     items: dict[str, Item] = {}

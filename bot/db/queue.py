@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -31,7 +31,7 @@ def enqueue(session: Session, *, kind: str, key: str, payload: dict, now: dateti
     return insert_ignoring_duplicates(session, Job, values, ["key"]) is not None
 
 
-def _due(now: datetime):  # noqa: ANN202
+def _due(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(Job.status == "pending", Job.run_after <= now),
         and_(Job.status == "running", Job.lease_until < now),  # its worker died: take it over

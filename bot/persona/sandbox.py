@@ -138,7 +138,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     # ----- calls and operators ----------------------------------------------------------------------
 
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (jinja's signature)
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # jinja's signature
         """A call from a template: one step, its arguments checked, its result weighed."""
         if getattr(__obj, "__self__", None) is __self:  # the environment's own guards, written by the compiler
             return __obj(*args)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_, true
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -43,9 +43,10 @@ class AppChat:
         """The rule every surface shares (`DraftDecisions.may_decide`)."""
         return self.decisions.may_decide(draft, self.decider(user))
 
-    def _decidable(self, user: str):  # noqa: ANN202
+    def _decidable(self, user: str) -> ColumnElement[bool]:
+        """The drafts `user` may decide, as a WHERE clause."""
         if user in self.settings.admins:
-            return True
+            return true()
         if not self.settings.approvers or user in self.settings.approvers:
             return or_(Draft.assignee == user, Draft.assignee.is_(None))
         return Draft.assignee == user

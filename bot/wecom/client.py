@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import requests
 from wechatpy.enterprise import WeChatClient
@@ -70,7 +72,7 @@ class WeComClient:
     def close(self) -> None:
         self._client._http.close()
 
-    def _call(self, request) -> dict:  # noqa: ANN001
+    def _call(self, request: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         try:
             result = request()
         except WeChatClientException as exc:

@@ -36,7 +36,7 @@ def _login_page(request: Request, *, next_path: str, user_id: str = "", error: s
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None) -> HTMLResponse:  # noqa: A002 (the query parameter's name)
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:  # the query parameter's name
     return _login_page(request, next_path=_safe_next(next))
 
 
@@ -47,7 +47,7 @@ def login(
     session: SessionDep,
     user_id: Annotated[str, Form(max_length=128)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
-    next: Annotated[str, Form(max_length=2000)] = COOKIE_PATH,  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = COOKIE_PATH,
 ) -> Response:
     next_path = _safe_next(next)
     if not user_id.strip() or not password:

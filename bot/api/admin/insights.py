@@ -7,6 +7,7 @@ template editor; its one write of its own is "不是任何意图" (`POST /admin/
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -40,7 +41,7 @@ def _labels(runtime: Runtime) -> dict[str, dict[str, str]]:
     }
 
 
-def _local_time(runtime: Runtime):  # noqa: ANN202
+def _local_time(runtime: Runtime) -> Callable[[datetime], str]:
     def local_time(moment: datetime) -> str:
         return timefmt.local_time(moment, runtime.settings.timezone, "%m-%d %H:%M")
 

@@ -189,7 +189,7 @@ def create_intent(request: Request, runtime: RuntimeDep, session: SessionDep, us
 
 @router.post("/intents/{intent}/examples")
 def add_examples(request: Request, intent: str, runtime: RuntimeDep, session: SessionDep, user: AdminWriterDep,
-                 text: Text = "", next: Text = "") -> Response:  # noqa: A002 (the form field's name)
+                 text: Text = "", next: Text = "") -> Response:  # the form field's name
     """Add one example per line. Also used by the learning inbox (with `next`); a JSON caller gets JSON."""
     next_path = _safe_next(next)
     if next_path == INBOX:  # the inbox says what was added to which intent

@@ -14,6 +14,7 @@ from bot.api.deps import RuntimeDep
 from bot.api.sidebar.auth import SidebarUserDep, base_urls
 from bot.config import Settings
 from bot.errors import WeComError
+from bot.wecom.client import WeComClient
 
 router = APIRouter(tags=["sidebar"])
 
@@ -34,7 +35,7 @@ class AgentTicket:
         self._ticket: str | None = None
         self._until = 0.0
 
-    def get(self, client) -> str:  # noqa: ANN001 (a WeComClient)
+    def get(self, client: WeComClient) -> str:
         with self._lock:
             if self._ticket and time.monotonic() < self._until:
                 return self._ticket
@@ -72,11 +73,13 @@ def sidebar_jsapi_config(
     settings = runtime.settings
     if not settings.wecom_agent_id:
         raise HTTPException(503, "没有配置 DRAFTBOT_WECOM_AGENT_ID：企业微信 JS-SDK 需要应用的 AgentId")
+    client = runtime.app_client
+    assert client is not None, "SidebarUserDep answers 503 without the WeCom API"
     url = url.split("#", 1)[0]
     if not _is_sidebar_url(url, request, settings):
         raise HTTPException(400, "url 必须是本服务的 /sidebar 页面")
     try:
-        ticket = _agent_ticket(request).get(runtime.app_client)
+        ticket = _agent_ticket(request).get(client)
     except WeComError as exc:
         raise HTTPException(502, f"没能从企业微信取得 JS-SDK 票据：{exc}") from None
     timestamp = int(time.time())
