@@ -52,8 +52,8 @@ def test_check_names_a_duplicate_answer_id_with_the_file_and_item(intents: Path)
     path = intents / "order_status.yml"
     path.write_text(path.read_text(encoding="utf-8").replace("id: courier", "id: delivery_time"), encoding="utf-8")
     result = runner.invoke(app, ["check"])
-    assert result.exit_code == 2, result.output
-    assert "order_status.yml: answers: answers[2] (delivery_time): duplicate answer id" in result.output
+    assert result.exit_code == 1, result.output  # the service still loads; check refuses it (and so does publishing)
+    assert "order_status.yml: answers delivery_time: 答案编号 delivery_time 在这个文件里出现了两次" in result.output
 
 
 def test_eval_reports_answer_retrieval_on_held_out_question_variants(intents: Path) -> None:

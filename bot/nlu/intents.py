@@ -147,15 +147,6 @@ class IntentFile(BaseModel):
                 raise ValueError(f"examples[{index}] must be a non-empty text")
         return values
 
-    @field_validator("answers")
-    @classmethod
-    def _unique_answers(cls, values: list[AnswerFile]) -> list[AnswerFile]:
-        ids = [answer.id for answer in values]
-        for index, answer_id in enumerate(ids):
-            if answer_id in ids[:index]:
-                raise ValueError(f"answers[{index + 1}] ({answer_id}): duplicate answer id {answer_id!r}")
-        return values
-
     @model_validator(mode="after")
     def _enough_examples(self, info: ValidationInfo) -> "IntentFile":
         if self.enabled and len(self.examples) < MIN_EXAMPLES and not _drafting(info):

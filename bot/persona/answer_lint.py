@@ -22,10 +22,14 @@ def lint_answers(intents: list[Intent]) -> list[Problem]:
     first_home: dict[str, str] = {}
     for intent in intents:
         path = intent.path or f"{intent.intent}.yml"
-        for answer in intent.answers:
+        ids = [a.id for a in intent.answers]
+        for position, answer in enumerate(intent.answers):
             item = f"answers {answer.id}"
             home = first_home.setdefault(answer.id, intent.intent)
-            if home != intent.intent:
+            if answer.id in ids[:position]:
+                problems.append(Problem("error", path, item, f"答案编号 {answer.id} 在这个文件里出现了两次：编号要唯一，草稿才能说清用的是哪条。",
+                                        "answer_id"))
+            elif home != intent.intent:
                 problems.append(Problem("error", path, item, f"答案编号 {answer.id} 在 {home}.yml 里也有：编号要全局唯一，草稿才能说清用的是哪条。",
                                         "answer_id"))
             for question in answer.questions:

@@ -32,7 +32,6 @@ def test_an_intent_file_holds_answers_with_their_questions() -> None:
     ("[{id: hours, questions: [几点开门, 营业到几点], answer: ''}]", "answers.0.answer", "non-empty"),
     ("[{id: Hours, questions: [几点开门, 营业到几点], answer: 每天}]", "answers.0.id", "lower-case id"),
     ("[{id: hours, questions: [几点开门, 营业到几点], answer: 每天, link: x}]", "answers.0.link", "unknown key"),
-    ("[{id: hours, questions: [a, b], answer: x}, {id: hours, questions: [c, d], answer: y}]", "answers", "duplicate answer id"),
 ])
 def test_a_bad_answer_names_the_file_and_the_item(answers: str, item: str, reason: str) -> None:
     with pytest.raises(DataFileError) as caught:

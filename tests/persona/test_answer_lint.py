@@ -29,6 +29,11 @@ def test_an_answer_id_used_in_two_intents_is_an_error() -> None:
     assert found[0].path == "intents/refund_return.yml" and "store_info.yml" in found[0].message
 
 
+def test_an_answer_id_twice_in_one_intent_is_an_error() -> None:
+    twice = Answer("parking", ("停车场在哪", "车停哪里"), "B2 层。")
+    assert rules(lint_answers([store(HOURS, PARKING, twice)])) == [("answer_id", "answers parking", "error")]
+
+
 def test_a_question_that_is_an_example_of_another_intent_is_an_error() -> None:
     greeting = Intent("greeting", "问候", False, ("在吗", "有停车场吗"), path="intents/greeting.yml")
     found = lint_answers([store(HOURS, PARKING), greeting])
