@@ -92,7 +92,7 @@ class Drafting:
             solicited=message.from_customer and any(  # only the customer's own words, asking for a promotion
                 (asked := pipeline.intents.get(name)) is not None and asked.marketing for name in plan.intents or [plan.intent or ""]
             ),
-            urgent=any(name in URGENT_INTENTS for name in plan.intents or [plan.intent]),
+            urgent=any(name in URGENT_INTENTS for name in plan.intents or [plan.intent or ""]),
             entities=plan.entities,
             flags=flags,
             manual_reason=plan.manual_reason,
