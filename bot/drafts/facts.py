@@ -11,7 +11,10 @@ from typing import Any
 class Facts:
     """What outside systems said about a message: `context` for its template, `flags` for staff.
 
-    >>> Facts(context={"order": {"status": "已发货"}}, flags=[{"code": "order_facts", "reason": "…"}])
+    >>> order = Facts(context={"order": {"status": "已发货"}}, flags=[{"code": "order_facts", "reason": "订单系统查到：已发货"}])
+    >>> both = order + Facts(flags=[{"code": "coupon", "reason": "会员券可用"}])
+    >>> both.context["order"]["status"], [flag["code"] for flag in both.flags]
+    ('已发货', ['order_facts', 'coupon'])
     """
 
     context: dict[str, Any] = field(default_factory=dict)
