@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -198,10 +198,10 @@ class Settings(BaseSettings):
         return self.wecom_kf_secret or self.wecom_secret
 
 
-def get_settings(**overrides: object) -> Settings:
+def get_settings(**overrides: Any) -> Settings:
     """Build and validate settings; raise SettingsError naming each bad variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # pydantic validates each override as it does the variables
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import ValidationError
+
 
 class DraftbotError(Exception):
     """Root of every error draftbot raises on purpose."""
@@ -62,9 +64,9 @@ _TYPE_PROBLEMS = {
 }
 
 
-def schema_error(path: Path | str, exc: Exception) -> DataFileError:
+def schema_error(path: Path | str, exc: ValidationError) -> DataFileError:
     """A data file's first schema problem (a pydantic ValidationError) as a DataFileError naming the file and item."""
-    problems = exc.errors()  # type: ignore[attr-defined]
+    problems = exc.errors()
     first = next((p for p in problems if p.get("type") == "extra_forbidden"), problems[0])  # an unknown key explains the rest
     location = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__")
     message = str(first.get("msg", "")).removeprefix("Value error, ")

@@ -189,29 +189,31 @@ class Runtime:
         if app_client is not None and settings.wecom_agent_id:
             staffchat = StaffChat(settings=settings, client=app_client, outbox=outbox, decisions=decisions,
                                   intent_names=lambda intent: drafting.pipeline.intent_name(intent))
-        runtime = cls(
-            settings=settings, clock=clock, engine=engine, sessions=sessions, pipeline=pipeline,
-            metrics=metrics, outbox=outbox, decisions=decisions, drafting=drafting, worker=None,  # type: ignore[arg-type]
-            crypto=crypto, kf_client=kf_client, app_client=app_client, staffchat=staffchat, config=config,
-        )
+        worker: Worker | WorkerProcess  # the wake-ups below read it when they are called, once it is built
+        callbacks = None
         if serving:
-            on_stored = spawned.callbacks_stored if spawned is not None else lambda: runtime.worker.wake()
-            runtime.callbacks = CallbackStore(engine, clock, on_stored=on_stored)
-            runtime.callbacks.start()
+            on_stored = spawned.callbacks_stored if spawned is not None else lambda: worker.wake()
+            callbacks = CallbackStore(engine, clock, on_stored=on_stored)
+            callbacks.start()
         if spawned is not None:
-            runtime.worker = spawned
+            worker = spawned
         else:
-            jobs = JobHandlers(settings=settings, drafting=drafting, outbox=outbox, wake=lambda: runtime.worker.wake(),
+            jobs = JobHandlers(settings=settings, drafting=drafting, outbox=outbox, wake=lambda: worker.wake(),
                                kf_client=kf_client, staffchat=staffchat)
-            runtime.worker = Worker(
+            worker = Worker(
                 sessions=sessions,
                 handlers=jobs.table(),
                 clock=clock,
                 poll_seconds=settings.worker_poll_seconds,
                 lease_seconds=settings.worker_lease_seconds,
                 # a worker thread next to the callback path lets acknowledgements go first
-                busy=runtime.callbacks.busy if runtime.callbacks is not None else lambda: False,
+                busy=callbacks.busy if callbacks is not None else lambda: False,
             )
+        runtime = cls(
+            settings=settings, clock=clock, engine=engine, sessions=sessions, pipeline=pipeline,
+            metrics=metrics, outbox=outbox, decisions=decisions, drafting=drafting, worker=worker, callbacks=callbacks,
+            crypto=crypto, kf_client=kf_client, app_client=app_client, staffchat=staffchat, config=config,
+        )
         config.on_change = runtime.use_pipeline
         config.start()
         return runtime

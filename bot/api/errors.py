@@ -125,4 +125,5 @@ async def check_path_integers(request: Request) -> None:
 
 def install(app: FastAPI) -> None:
     """Answer request-validation errors in the documented shape."""
+    # Starlette types a handler as taking any Exception, though it calls this one only with RequestValidationError
     app.add_exception_handler(RequestValidationError, validation_failed)  # type: ignore[arg-type]
