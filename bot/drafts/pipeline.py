@@ -11,7 +11,7 @@ from bot.drafts.facts import NO_FACTS, FactLookup, Facts
 from bot.errors import DraftbotError
 from bot.nlu.answers import AnswerIndex, AnswerMatch
 from bot.nlu.classifier import IntentClassifier, Prediction
-from bot.nlu.clauses import DECIDES_ALONE, Asked, asked_intents
+from bot.nlu.clauses import Asked, questions
 from bot.nlu.conversation import conversation_entities
 from bot.nlu.entities import Catalog
 from bot.nlu.intents import FALLBACK, Intent
@@ -183,22 +183,8 @@ class Pipeline:
         )
 
     def _questions(self, prediction: Prediction, inbound: Inbound) -> tuple[Prediction, list[Asked]]:
-        """The primary intent and every intent the unanswered conversation asks, in the customer's order.
-
-        A second intent counts only when some clause asks it above the threshold; an opt-out or
-        complaint anywhere leaves the draft to the primary intent alone, as does a single question.
-        A message unclear as a whole whose clauses are clear takes its first clause's intent.
-        """
-        if prediction.intent in DECIDES_ALONE:
-            return prediction, []
-        asked = asked_intents(self.classifier, "\n".join(part for part in (inbound.earlier, inbound.text) if part))
-        if any(a.intent in DECIDES_ALONE for a in asked):
-            return prediction, []
-        if prediction.intent == FALLBACK and asked:
-            prediction = self.classifier.predict(asked[0].clause)
-        if len({a.intent for a in asked} | {prediction.intent}) < 2:
-            return prediction, []
-        return prediction, asked
+        """The primary intent and every intent the unanswered conversation asks, in the customer's order."""
+        return questions(self.classifier, prediction, "\n".join(part for part in (inbound.earlier, inbound.text) if part))
 
     def _parts(self, primary: str, answer: AnswerMatch | None, asked: list[Asked],
                context: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

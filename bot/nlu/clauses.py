@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.nlu.classifier import IntentClassifier
+from bot.nlu.classifier import IntentClassifier, Prediction
 from bot.nlu.intents import FALLBACK
 
 _BOUNDARY = re.compile(r"[？?。！!；;\n]+|另外|还有|顺便|再问一下|还想问")
 _EDGES = " \t，,、～~…"
+_COMMA = re.compile(r"[，,]")
 NOT_A_QUESTION = frozenset({FALLBACK, "greeting", "thanks"})  # never a part of their own in a combined reply
 DECIDES_ALONE = frozenset({"opt_out", "complaint"})  # anywhere in the conversation: the draft is decided as one intent
 
@@ -21,6 +22,18 @@ def split_clauses(text: str) -> list[str]:
     ['我的快递到哪了', '订单 12345678', '能开发票吗']
     """
     return [clause for part in _BOUNDARY.split(text) if (clause := part.strip(_EDGES))]
+
+
+def _readings(classifier: IntentClassifier, text: str) -> list[str]:
+    """The clauses of `text`; one unclear as a whole is read by its comma-separated pieces instead."""
+    readings = []
+    for clause in split_clauses(text):
+        pieces = [piece for part in _COMMA.split(clause) if (piece := part.strip(_EDGES))]
+        if len(pieces) > 1 and not classifier.predict(clause).accepted:
+            readings.extend(pieces)
+        else:
+            readings.append(clause)
+    return readings
 
 
 @dataclass(frozen=True)
@@ -39,10 +52,37 @@ def asked_intents(classifier: IntentClassifier, text: str) -> list[Asked]:
     clause is returned alone: such a conversation is decided as one intent.
     """
     found: dict[str, Asked] = {}
-    for clause in split_clauses(text):
+    for clause in _readings(classifier, text):
         prediction = classifier.predict(clause)
         if prediction.intent in DECIDES_ALONE and prediction.accepted:
             return [Asked(prediction.intent, clause, prediction.confidence)]
         if prediction.accepted and prediction.intent not in NOT_A_QUESTION and prediction.intent not in found:
             found[prediction.intent] = Asked(prediction.intent, clause, prediction.confidence)
     return list(found.values())
+
+
+def questions(classifier: IntentClassifier, prediction: Prediction, text: str) -> tuple[Prediction, list[Asked]]:
+    """The primary intent and every intent the conversation `text` asks (empty: a single question).
+
+    `prediction` is the primary reading. A second intent counts only when some clause asks it above
+    the threshold and it is not the same intent; an opt-out or complaint anywhere leaves the primary
+    alone. A conversation unclear as a whole whose clauses are clear takes its first clause's intent.
+
+    >>> # questions(model, model.predict(t), t) for t = "多少钱？店在哪里" -> price_inquiry, [price_inquiry, store_info]
+    """
+    if prediction.intent in DECIDES_ALONE:
+        return prediction, []
+    asked = asked_intents(classifier, text)
+    if any(a.intent in DECIDES_ALONE for a in asked):
+        return prediction, []
+    if prediction.intent == FALLBACK and asked:
+        prediction = classifier.predict(asked[0].clause)
+    if len({a.intent for a in asked} | {prediction.intent}) < 2:
+        return prediction, []
+    return prediction, asked
+
+
+def answered_intents(classifier: IntentClassifier, text: str) -> list[str]:
+    """Every intent a reply to the single message `text` answers, the primary first (what `draftbot eval` measures)."""
+    prediction, asked = questions(classifier, classifier.predict(text), text)
+    return [prediction.intent, *(a.intent for a in asked if a.intent != prediction.intent)]
