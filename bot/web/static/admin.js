@@ -1,7 +1,8 @@
 /* draftbot admin console helpers: no build step, no dependencies.
  *
  * - Forms and buttons with data-confirm ask before they submit.
- * - draftbot.post(url, data) sends JSON or form data with the session's CSRF token in a header.
+ * - draftbot.post(url, data) sends JSON or form data with the session's CSRF token in a header
+ *   (built on common.js's draftbot.request, the one fetch wrapper of every page).
  * - draftbot.debounce(fn, ms) for live previews.
  * - On a phone each table row shows as a card: every cell carries its column's heading (data-label),
  *   and the menu, one line that scrolls sideways, shows the current page.
@@ -9,19 +10,13 @@
 "use strict";
 
 window.draftbot = (() => {
+  const common = window.draftbot;  // common.js: what every page shares
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 
+  /** POST JSON or form data with the session's CSRF token (through the pages' shared `request`). */
   async function post(url, data) {
-    const isForm = data instanceof FormData || data instanceof URLSearchParams;
-    const response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRF-Token": csrf(), ...(isForm ? {} : { "Content-Type": "application/json" }) },
-      body: isForm ? data : JSON.stringify(data ?? {}),
-    });
-    const type = response.headers.get("content-type") || "";
-    const body = type.includes("json") ? await response.json() : await response.text();
-    return { ok: response.ok, status: response.status, body };
+    const answer = await common.request("POST", url, { body: data ?? {}, headers: { "X-CSRF-Token": csrf() } });
+    return { ok: answer.ok, status: answer.status, body: answer.data ?? answer.raw };
   }
 
   function debounce(fn, ms) {
@@ -61,5 +56,5 @@ window.draftbot = (() => {
   labelCells(document);
   showCurrentPage();
 
-  return { post, debounce, csrf, labelCells };
+  return Object.freeze({ ...common, post, debounce, csrf, labelCells });
 })();

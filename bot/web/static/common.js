@@ -40,5 +40,26 @@
     }
   }
 
-  window.draftbot = Object.freeze({ el, norm, parseTime, showFlags });
+  /**
+   * One HTTP call to draftbot, for every page: a JSON (or form) body in, the answer parsed.
+   * Resolves to {ok, status, data, raw, reason}, where `reason` is a refusal's Chinese `detail` (or the
+   * raw text); rejects only when the server cannot be reached.
+   */
+  async function request(method, path, { body, headers = {} } = {}) {
+    const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
+    if (body instanceof FormData || body instanceof URLSearchParams) init.body = body;
+    else if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const res = await fetch(path, init);
+    const raw = await res.text();
+    let data = null;
+    if (raw) { try { data = JSON.parse(raw); } catch { data = null; } }
+    const detail = data && data.detail;
+    const reason = typeof detail === "string" ? detail : raw ? raw.slice(0, 200) : "没有更多信息";
+    return { ok: res.ok, status: res.status, data, raw, reason };
+  }
+
+  window.draftbot = Object.freeze({ el, norm, parseTime, showFlags, request });
 })();

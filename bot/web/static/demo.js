@@ -67,34 +67,15 @@
 
   const STATUS_PREFIX = { 400: "请求有误", 404: "找不到", 409: "无法执行", 422: "内容不符合要求", 500: "服务器出错", 503: "服务暂不可用" };
 
-  function describeFailure(status, data, raw) {
-    const detail = data && data.detail;
-    let reason;
-    if (typeof detail === "string") reason = detail;
-    else if (Array.isArray(detail)) {
-      reason = detail.map((d) => (d && d.msg ? String(d.msg).replace(/^Value error, /, "") : JSON.stringify(d))).join("；");
-    } else if (detail) reason = JSON.stringify(detail);
-    else reason = raw ? raw.slice(0, 200) : "没有更多信息";
-    return `${STATUS_PREFIX[status] || "请求失败"}（${status}）：${reason}`;
-  }
-
   async function api(method, path, body) {
-    const init = { method, headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    let res;
+    let answer;
     try {
-      res = await fetch(path, init);
+      answer = await draftbot.request(method, path, { body });
     } catch {
       throw new ApiError("无法连接服务器：请确认 draftbot 正在运行。");
     }
-    const raw = await res.text();
-    let data = null;
-    if (raw) { try { data = JSON.parse(raw); } catch { data = null; } }
-    if (!res.ok) throw new ApiError(describeFailure(res.status, data, raw));
-    return data;
+    if (!answer.ok) throw new ApiError(`${STATUS_PREFIX[answer.status] || "请求失败"}（${answer.status}）：${answer.reason}`);
+    return answer.data;
   }
 
   let errorFromPolling = false;

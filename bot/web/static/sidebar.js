@@ -85,30 +85,14 @@
   }
 
   async function api(method, path, body) {
-    const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
-    if (method !== "GET") init.headers["X-CSRF-Token"] = CSRF;
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    let res;
+    let answer;
     try {
-      res = await fetch(path, init);
+      answer = await draftbot.request(method, path, { body, headers: method !== "GET" ? { "X-CSRF-Token": CSRF } : {} });
     } catch {
       throw new ApiError("连不上服务器，请检查网络后重试", 0);
     }
-    const raw = await res.text();
-    let data = null;
-    if (raw) { try { data = JSON.parse(raw); } catch { data = null; } }
-    if (!res.ok) {
-      const detail = data && data.detail;
-      let reason;
-      if (typeof detail === "string") reason = detail;
-      else if (Array.isArray(detail)) reason = detail.map((d) => (d && d.msg ? String(d.msg).replace(/^Value error, /, "") : "")).join("；");
-      else reason = raw ? raw.slice(0, 200) : "没有更多信息";
-      throw new ApiError(`${reason}（${res.status}）`, res.status);
-    }
-    return data;
+    if (!answer.ok) throw new ApiError(`${answer.reason}（${answer.status}）`, answer.status);
+    return answer.data;
   }
 
   /* ---------------- page states ---------------- */
