@@ -103,7 +103,7 @@ def test_the_demo_chat_takes_a_nul_and_shows_it_back(client: TestClient) -> None
     response = client.post("/demo/messages", json={"customer_id": "c\u0000", "customer_name": "\u0000", "text": "\u0000"})
     assert response.status_code == 202, response.text
     run_jobs(client)
-    chat = client.get("/demo/conversation", params={"customer_id": "c\u0000"})
+    chat = client.get("/demo/conversation", params={"customer_id": f"c{REPLACEMENT}"})  # stored with NUL made storable
     assert chat.status_code == 200
     assert [m["text"] for m in chat.json()["messages"]] == [REPLACEMENT]
     assert len(chat.json()["drafts"]) == 1
