@@ -71,6 +71,19 @@ class Renderer:
         template = self.template_for(persona, intent)
         return sorted((b for b in template.blocks if _VARIATION.match(b)), key=lambda b: int(b[1:]))
 
+    def _candidates(
+        self, persona: str, intent: str, previous: tuple[str, str] | None,
+    ) -> tuple[Template, str, list[str], list[str]]:
+        """The template for (persona, intent), its name, its variations, and those a new draft may use
+        (not the customer's previous one, unless it is the only one)."""
+        template = self.template_for(persona, intent)
+        variations = self.variations(persona, intent)
+        if not variations:
+            raise RenderError(f"{template.filename}: no variation blocks (v1, v2, ...)")
+        name = relative_name(template.filename)
+        avoid = previous[1] if previous and previous[0] == name else None
+        return template, name, variations, [v for v in variations if v != avoid] or variations
+
     def render(
         self,
         *,
@@ -89,13 +102,7 @@ class Renderer:
             raise RenderError(f"unknown persona {persona!r}")
         where = f"{persona}/{intent}"
         try:
-            template = self.template_for(persona, intent)
-            variations = self.variations(persona, intent)
-            if not variations:
-                raise RenderError(f"{template.filename}: no variation blocks (v1, v2, ...)")
-            name = relative_name(template.filename)
-            avoid = previous[1] if previous and previous[0] == name else None
-            candidates = [v for v in variations if v != avoid] or variations
+            template, name, variations, candidates = self._candidates(persona, intent, previous)
             if only is not None:
                 if only not in variations:
                     raise RenderError(f"{name}: no variation {only!r}")
@@ -150,13 +157,7 @@ class Renderer:
         for index, (intent, context) in enumerate(parts):
             where = f"{persona}/{intent}"
             try:
-                template = self.template_for(persona, intent)
-                variations = self.variations(persona, intent)
-                if not variations:
-                    raise RenderError(f"{template.filename}: no variation blocks (v1, v2, ...)")
-                name = relative_name(template.filename)
-                avoid = previous[1] if previous and previous[0] == name else None
-                candidates = [v for v in variations if v != avoid] or variations
+                template, name, _, candidates = self._candidates(persona, intent, previous)
                 variation = candidates[zlib.crc32(f"{seed}#{index}".encode()) % len(candidates)]
                 where = f"{persona}/{intent} {variation}"
                 with budget(self.limits):
