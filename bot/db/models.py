@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
@@ -89,6 +90,7 @@ class Message(Base):
     # the customer's own words, as WeCom delivered them or a trusted intake vouched: only these make a promotion solicited
     from_customer: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     draft_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    room_id: Mapped[str | None] = mapped_column(String(128), nullable=True)  # a customer group (客户群) of the chat archive
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -100,7 +102,7 @@ class Draft(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(16))
     customer_id: Mapped[str] = mapped_column(String(128))
     customer_name: Mapped[str] = mapped_column(String(128), default="")
@@ -136,6 +138,7 @@ class Draft(Base):
     corrected_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     answer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the brand answer the draft says
     intents: Mapped[list | None] = mapped_column(JSON, nullable=True)  # every intent the draft answers, the primary first
+    room_id: Mapped[str | None] = mapped_column(String(128), nullable=True)  # a group draft: the customer group it answers in
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -304,3 +307,43 @@ class ConfigDraft(Base):
     updated_by: Mapped[str] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     evaluation: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the last evaluation, with the digest it was for
+
+
+class ArchiveState(Base):
+    """The single row (id 1) of the chat archive's pull: the seq cursor, the lease of the instance pulling, the last error."""
+
+    __tablename__ = "archive_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)  # every item up to this seq is stored (or held)
+    lease_holder: Mapped[str] = mapped_column(String(64), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)  # the SDK's last failure, in Chinese
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # the last pull that succeeded
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArchiveHeld(Base):
+    """An archive item that could not be decrypted yet (its key version is missing): kept until the key is given."""
+
+    __tablename__ = "archive_held"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    msgid: Mapped[str] = mapped_column(String(128), unique=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    publickey_ver: Mapped[int] = mapped_column(Integer)
+    item: Mapped[dict] = mapped_column(JSON)  # the item as GetChatData gave it (still encrypted)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArchiveRoom(Base):
+    """A customer group (客户群) as WeCom said when last asked: its owner gets the group's drafts."""
+
+    __tablename__ = "archive_rooms"
+
+    room_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128), default="")
+    name: Mapped[str] = mapped_column(String(255), default="")
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
