@@ -75,6 +75,7 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("channel", "msg_id", name="uq_messages_channel_msg_id"),
         Index("ix_messages_customer", "channel", "customer_id", "created_at"),
+        Index("ix_messages_unredacted", "redacted_at", "created_at"),  # what retention has left to redact
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -92,13 +93,17 @@ class Message(Base):
     draft_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     room_id: Mapped[str | None] = mapped_column(String(128), nullable=True)  # a customer group (客户群) of the chat archive
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # texts emptied: deletion or retention
 
 
 class Draft(Base):
     """A reply draft for one inbound message, and what humans decided about it."""
 
     __tablename__ = "drafts"
-    __table_args__ = (Index("ix_drafts_status", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_drafts_status", "status", "created_at"),
+        Index("ix_drafts_unredacted", "redacted_at", "created_at"),  # what retention has left to redact
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
@@ -141,6 +146,7 @@ class Draft(Base):
     room_id: Mapped[str | None] = mapped_column(String(128), nullable=True)  # a group draft: the customer group it answers in
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # texts emptied: deletion or retention
 
 
 class Card(Base):
@@ -249,16 +255,56 @@ class ConfigState(Base):
 
 
 class AuditLog(Base):
-    """Who changed the configuration, what, when, and which version it produced."""
+    """The append-only audit trail: who did what, as which role, from which surface, to what; hash-chained.
+
+    Written only by `bot.services.audit.record`; redaction (customer deletion, retention) clears
+    `customer_id` and `text` only, which the hash does not cover, so the chain stays whole.
+    """
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        UniqueConstraint("hash", name="uq_audit_log_hash"),
+        Index("ix_audit_log_customer_key", "customer_key"),
+        Index("ix_audit_log_actor", "actor"),
+        Index("ix_audit_log_action", "action"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(128))
-    action: Mapped[str] = mapped_column(String(32))  # publish | import | rollback | initial
+    action: Mapped[str] = mapped_column(String(32))  # approved | rejected | opt_out | publish | token_created | ...
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)  # never customer text or ids
+    role: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    surface: Mapped[str] = mapped_column(String(16), default="", server_default="")  # api | card | chat | sidebar | console | cli | worker | callback | demo
+    subject: Mapped[str] = mapped_column(String(64), default="", server_default="")  # draft:12, token:3, account:lin, config:v4, customer
+    channel: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    customer_id: Mapped[str | None] = mapped_column(String(128), nullable=True)  # redactable
+    customer_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # sha256 of "channel:customer_id", permanent
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)  # customer words or reply text; redactable
+    text_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The single row (id 1) naming the newest audit event and its hash: appends lock it, one at a time."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Team(Base):
+    """A supervisor's team: one row per staff member they oversee."""
+
+    __tablename__ = "teams"
+
+    supervisor: Mapped[str] = mapped_column(String(128), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(128), primary_key=True)
 
 
 class Account(Base):
