@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from alembic import command
@@ -16,7 +17,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; a SQLite file gets its folder created, WAL and a busy timeout."""
+    """An engine for `url`; a SQLite file gets its folder created, WAL, a busy timeout and secure deletion
+    (freed pages and deleted text are overwritten with zeros, so a deleted customer's words leave the file)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -30,10 +32,28 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def wipe_freed(engine: Engine, tables: Iterable[str]) -> None:
+    """After texts were deleted or emptied (committed): let no old copy of them stay in the database's files.
+
+    SQLite (secure_delete zeroes freed space) copies the write-ahead log into the file and truncates
+    it, so no earlier page images remain; PostgreSQL vacuums `tables` so dead row versions are freed.
+    Best effort: a reader holding a snapshot may keep the log until the next time.
+    """
+    names = sorted(set(tables))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        elif connection.dialect.name == "postgresql":
+            preparer = connection.dialect.identifier_preparer
+            for name in names:
+                connection.exec_driver_sql(f"VACUUM {preparer.quote(name)}")
 
 
 def make_sessions(engine: Engine) -> sessionmaker:
