@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import SettingsError
@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     orders_breaker_failures: int = Field(3, ge=1)  # consecutive failures that pause lookups
     orders_breaker_seconds: float = Field(30.0, gt=0)  # how long lookups pause then
     log_level: str = "INFO"
+    archive_secret: str = ""  # the chat archive's (会话内容存档) Secret
+    archive_private_key: Annotated[dict[int, Path], NoDecode] = {}  # by publickey_ver; 0: one PEM for every version
+    archive_poll_seconds: float = Field(15.0, gt=0)  # the worker pulls the archive this often (and on msgaudit_notify)
+    archive_timeout_seconds: int = Field(10, ge=1, le=300)  # GetChatData's own timeout; a guard stops waiting a little later
+    archive_proxy: str = ""  # GetChatData's proxy (e.g. http://10.0.0.1:3128) and its user:password
+    archive_proxy_password: str = ""
+    archive_sdk: Path | None = None  # libWeWorkFinanceSdk_C.so: set it to pull the chat archive (checked last: needs the above)
 
     @field_validator("approvers", "admins", mode="before")
     @classmethod
@@ -103,6 +110,35 @@ class Settings(BaseSettings):
                     raise ValueError(f"expected kf_account=userid pairs separated by commas, got {part!r}")
                 pairs[kf.strip()] = staff.strip()
             return pairs
+        return value
+
+    @field_validator("archive_private_key", mode="before")
+    @classmethod
+    def _archive_keys(cls, value: object) -> object:
+        """`/keys/v1.pem` (every version) or `1=/keys/v1.pem,2=/keys/v2.pem`; each file an RSA private key in PEM."""
+        if not isinstance(value, str):
+            return value
+        keys: dict[int, Path] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            version, sep, path = part.rpartition("=") if "=" in part else ("0", "", part)
+            if sep and not version.strip().isdigit():
+                raise ValueError(f"expected a PEM path, or publickey_ver=path pairs separated by commas, got {part!r}")
+            keys[int(version.strip() or 0)] = Path(path.strip())
+        for version, path in keys.items():
+            _check_rsa_key(path, version)
+        return keys
+
+    @field_validator("archive_sdk")
+    @classmethod
+    def _check_archive_sdk(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None or not str(value):
+            return None
+        if not value.is_file():
+            raise ValueError(f"no file {str(value)!r} (libWeWorkFinanceSdk_C.so, from WeCom's 会话内容存档 download)")
+        missing = [f"DRAFTBOT_{name.upper()}" for name in ("wecom_corp_id", "archive_secret", "archive_private_key")
+                   if not info.data.get(name)]
+        if missing:
+            raise ValueError(f"the chat archive also needs {', '.join(missing)}")
         return value
 
     @field_validator("quiet_hours")
@@ -194,8 +230,29 @@ class Settings(BaseSettings):
         return bool(self.wecom_corp_id and self.wecom_secret)
 
     @property
+    def archive_configured(self) -> bool:
+        """True when the chat archive is pulled (DRAFTBOT_ARCHIVE_SDK and what it needs are set)."""
+        return self.archive_sdk is not None
+
+    @property
     def kf_secret(self) -> str:
         return self.wecom_kf_secret or self.wecom_secret
+
+
+def _check_rsa_key(path: Path, version: int) -> None:
+    """Refuse a key file that is missing or not an RSA private key in PEM (named with its publickey_ver)."""
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    which = f"the key of publickey_ver {version}" if version else "the key"
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as exc:
+        raise ValueError(f"{which} {str(path)!r} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    except (ValueError, TypeError):
+        raise ValueError(f"{which} {str(path)!r} is not an unencrypted private key in PEM") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise ValueError(f"{which} {str(path)!r} is not an RSA key")
 
 
 def get_settings(**overrides: Any) -> Settings:

@@ -10,6 +10,7 @@
     │   ├── NotAllowed             the user may not decide this draft
     │   └── EmptyText              an edited reply has no text
     ├── WeComError             the WeCom API answered with an error or could not be reached
+    │   └── ArchiveError           the chat archive's SDK failed: its code and meaning (bot.wecom.archive)
     ├── RetryLater             a job should run again later (a held promotion, a send worth retrying)
     ├── Refused                an input refused with a reason for the person who gave it (also a ValueError)
     │   ├── CallbackRefused        a WeCom callback request: HTTP status and reason (bot.wecom.callback)
@@ -111,6 +112,10 @@ class WeComError(DraftbotError):
     def retryable(self) -> bool:
         """Network failures, 5xx and WeCom's 'system busy' (-1) are worth another try."""
         return self.errcode is None or self.errcode == -1
+
+
+class ArchiveError(WeComError):
+    """The chat-archive SDK (libWeWorkFinanceSdk_C.so) returned an error code, or did not answer in time (errcode None)."""
 
 
 class RetryLater(DraftbotError):
