@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,6 +48,22 @@ def test_an_answer_added_to_the_intents_reaches_the_draft_asked_in_new_words(pip
     assert drafted.intent == "store_info"
     assert drafted.answer_id == "lockers"
     assert LOCKERS in drafted.text
+
+
+def test_a_doubted_intent_counts_when_one_of_its_answers_vouches_for_it(pipeline: Pipeline) -> None:
+    text = "沙发框架的保修是几年啊"
+    guess = pipeline.classifier.predict(text)
+    assert not guess.accepted and guess.best == "after_sales"  # alone, the classifier is not sure enough
+    drafted = plan(pipeline, text)
+    assert (drafted.intent, drafted.answer_id) == ("after_sales", "warranty_furniture")
+    assert "家具主体结构保修 5 年" in drafted.text
+    assert not any(flag["code"] == "low_confidence" for flag in drafted.flags)
+
+
+def test_a_doubted_message_no_answer_vouches_for_stays_a_fallback(pipeline: Pipeline) -> None:
+    drafted = plan(pipeline, "嗯嗯那个就是上次说的")
+    assert drafted.intent == "fallback"
+    assert drafted.answer_id is None
 
 
 def test_every_persona_says_the_fact_whole_in_its_own_voice(pipeline: Pipeline) -> None:

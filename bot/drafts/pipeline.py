@@ -225,6 +225,8 @@ class Pipeline:
     def _classify(self, inbound: Inbound) -> tuple[Prediction, str]:
         """The intent and the text it was read from: the new message when it is clear on its own.
 
+        A best guess below the classifier's threshold still counts when one of that intent's answers
+        vouches for it (the message asks a fact the brand wrote down in nearly those words).
         A new message that is not (a fragment such as "到哪了" after "订单 12345678") is read with
         the unanswered lines before it, one more at a time, until they make its own best guess
         clear; they never change the guess ("团购价怎么算" after a thank-you stays a price
@@ -240,6 +242,8 @@ class Pipeline:
             prediction = self.classifier.predict(together)
             if prediction.accepted and prediction.intent == alone.best:
                 return prediction, together
+        if self.answers.vouches(alone.best, inbound.text):  # "沙发框架保修几年": unsure, but it asks a known fact
+            return replace(alone, intent=alone.best), inbound.text
         return alone, inbound.text
 
 

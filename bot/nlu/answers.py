@@ -27,6 +27,10 @@ from bot.nlu.normalise import normalise
 # it): the similarity at which right answers most outnumber wrong ones. Every draft is still reviewed,
 # and staff see which answer it used.
 ANSWER_THRESHOLD = 0.19
+# A message the classifier is unsure of (below its threshold) still counts as its best-guess intent when
+# that intent has an answer this close: two weak signals that agree. Measured with tests/bench/answer_bench.py:
+# the lowest similarity at which no shipped held-out message changes to a wrong intent.
+VOUCH_THRESHOLD = 0.35
 NGRAMS = (1, 2)  # char 1-2-grams: on held-out questions, trigrams matched fewer paraphrases
 UNSEEN_IN_NORM = True  # n-grams no question has count toward a message's length (see IntentAnswers._vector)
 
@@ -125,6 +129,12 @@ class AnswerIndex:
         answers = self.by_intent.get(intent)
         found = answers.best(text) if answers else None
         return found if found and found.similarity >= self.threshold else None
+
+    def vouches(self, intent: str, text: str) -> AnswerMatch | None:
+        """An answer of `intent` close enough to `text` (VOUCH_THRESHOLD) to vouch for a best guess the classifier doubts."""
+        answers = self.by_intent.get(intent)
+        found = answers.best(text) if answers else None
+        return found if found and found.similarity >= VOUCH_THRESHOLD else None
 
     def rank(self, intent: str, text: str) -> list[AnswerMatch]:
         """Every answer of `intent` with its similarity to `text` (the console's "try a message")."""

@@ -11,7 +11,12 @@
   different way of asking, and the rest must still cover it).
 - **Answer rate.** On the held-out questions that have an answer:
   Each goes through the whole pipeline (classifier, answer index, every persona's template); a draft
-  counts when its text contains the right answer verbatim. Target: 85% or more.
+  counts when its text contains the right answer verbatim. Target: 85% or more, on
+  tests/bench/data/answer_fresh.jsonl: questions written after both thresholds were fixed, so no
+  figure was tuned on them (the first set, which the thresholds were chosen on, is printed too).
+- **Vouching.** A message the classifier doubts keeps its best-guess intent when one of that intent's
+  answers is at least `VOUCH_THRESHOLD` similar; printed: how many shipped held-out messages that
+  changes, and how many of those get a wrong intent (the threshold is the lowest with none).
 - **Holding replies.** On the shipped held-out messages (tests/bench/data/shipped_heldout*.jsonl), a
   holding reply is a draft for an intent that has answers which says none of them ("I'll check and
   get back to you"). Printed before (the same pipeline with no answers) and after.
@@ -30,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings
 from bot.drafts.pipeline import Inbound, Pipeline
-from bot.nlu.answers import ANSWER_THRESHOLD, AnswerIndex, held_out_matches, measure_threshold
+from bot.nlu.answers import ANSWER_THRESHOLD, VOUCH_THRESHOLD, AnswerIndex, held_out_matches, measure_threshold
 from bot.wiring import load_pipeline
 
 DATA = Path(__file__).parent / "data"
@@ -114,6 +119,15 @@ def holding_share(pipeline: Pipeline, texts: list[str]) -> float:
     return round(holding / len(texts), 4)
 
 
+def vouching(pipeline: Pipeline, rows: list[dict]) -> dict:
+    """Shipped held-out messages below the classifier's threshold that an answer vouches for, and the wrong ones."""
+    vouched = [row for row in rows
+               if not (guess := pipeline.classifier.predict(row["text"])).accepted
+               and pipeline.answers.vouches(guess.best, row["text"])]
+    wrong = [row["text"] for row in vouched if pipeline.classifier.predict(row["text"]).best != row["label"]]
+    return {"threshold": VOUCH_THRESHOLD, "vouched": len(vouched), "wrong": len(wrong), "wrong_texts": wrong}
+
+
 def match_microseconds(pipeline: Pipeline, rows: list[dict], rounds: int = 20) -> float:
     started = time.perf_counter()
     for _ in range(rounds):
@@ -127,7 +141,9 @@ def main() -> int:
     pipeline = load_pipeline(settings)
     every = read_jsonl(DATA / "answer_heldout.jsonl")
     rows = [row for row in every if row["answer_id"]]
-    shipped = [row["text"] for path in sorted(DATA.glob("shipped_heldout*.jsonl")) for row in read_jsonl(path)]
+    fresh = read_jsonl(DATA / "answer_fresh.jsonl")
+    shipped_rows = [row for path in sorted(DATA.glob("shipped_heldout*.jsonl")) for row in read_jsonl(path)]
+    shipped = [row["text"] for row in shipped_rows]
     answers = sum(len(i.answers) for i in pipeline.intents.values())
     print(f"{answers} answers in {sum(bool(i.answers) for i in pipeline.intents.values())} intents")
     threshold = threshold_figures(pipeline, every)
@@ -137,9 +153,15 @@ def main() -> int:
     print(f"leave-one-question-out on {threshold['loo_questions']} answer questions: top-1 {threshold['loo_top1_accuracy']:.1%}; "
           f"at the shipped threshold coverage {threshold['loo_coverage_at_shipped']:.1%}, accuracy "
           f"{threshold['loo_accuracy_on_accepted']:.1%}; 95%-precision threshold {threshold['loo_threshold_95']}")
-    rate = answer_rate(pipeline, rows)
+    vouched = vouching(pipeline, shipped_rows)
+    print(f"vouching at {vouched['threshold']}: {vouched['vouched']} of {len(shipped_rows)} shipped held-out messages keep "
+          f"a doubted intent, {vouched['wrong']} of them wrong")
+    tuned = answer_rate(pipeline, rows)
+    print(f"answer rate on the set the thresholds were chosen on: {tuned['answer_rate']:.1%} of {tuned['questions']} "
+          f"questions x {tuned['personas']} personas")
+    rate = answer_rate(pipeline, fresh)
     verdict = "PASS" if rate["answer_rate"] >= TARGET else "FAIL"
-    print(f"answer rate: {rate['answer_rate']:.1%} of {rate['questions']} held-out questions x {rate['personas']} personas "
+    print(f"answer rate on fresh questions: {rate['answer_rate']:.1%} of {rate['questions']} x {rate['personas']} personas "
           f"(target {TARGET:.0%}: {verdict}); misses {rate['misses']}; intent accuracy {rate['intent_accuracy']:.1%}, "
           f"retrieval given the intent {rate['retrieval_accuracy_given_intent']:.1%}")
     before = holding_share(Pipeline(classifier=pipeline.classifier, intents=list(pipeline.intents.values()), book=pipeline.book,
@@ -149,7 +171,7 @@ def main() -> int:
     print(f"holding replies on {len(shipped)} shipped held-out messages: {before:.1%} before answers, {after:.1%} after")
     latency = match_microseconds(pipeline, rows)
     print(f"answer match: {latency} µs per message")
-    results = {"threshold": threshold, "answer_rate": rate, "holding_before": before, "holding_after": after,
+    results = {"threshold": threshold, "vouching": vouched, "answer_rate_tuned": tuned, "answer_rate": rate, "holding_before": before, "holding_after": after,
                "match_microseconds": latency, "shipped_messages": len(shipped)}
     out = Path(__file__).parent / "results" / "answers.json"
     out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
