@@ -14,6 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services.audit import customer_key
+
 from bot.db.models import AuditLog, Draft, OptOut
 from bot.errors import NotAllowed, TransitionError
 
@@ -29,9 +31,21 @@ class OptOutState:
     opted_out: bool
 
 
+def pseudonym(channel: str, customer_id: str) -> str:
+    """What the ledger keeps instead of a deleted customer's id: one-way, so the same customer writing again is known."""
+    return "sha256:" + customer_key(channel, customer_id)
+
+
+def ledger_ids(channel: str, customer_id: str) -> tuple[str, str]:
+    """The ids a customer's ledger rows may carry: their own, and its pseudonym once their data was deleted."""
+    return customer_id, pseudonym(channel, customer_id)
+
+
 def latest(session: Session, channel: str, customer_id: str) -> OptOut | None:
+    """The customer's newest ledger row (also after their data was deleted): it says whether they are opted out."""
     return session.scalar(
-        select(OptOut).where(OptOut.channel == channel, OptOut.customer_id == customer_id).order_by(OptOut.id.desc()).limit(1)
+        select(OptOut).where(OptOut.channel == channel, OptOut.customer_id.in_(ledger_ids(channel, customer_id)))
+        .order_by(OptOut.id.desc()).limit(1)
     )
 
 
