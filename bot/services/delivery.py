@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 
-from bot.db.models import Draft, Message, OptOut
+from bot.db.models import Draft, Message
 from bot.drafts.lifecycle import UNCERTAIN, ApprovedReply, Status, approved_reply
 from bot.errors import RetryLater, WeComError
 from bot.metrics import Metrics
@@ -18,6 +18,7 @@ from bot.policy.dont_disturb import Customer, Rules, check_send
 from bot.policy.kf_window import kf_send_block
 from bot.policy.marketing import promotional_words
 from bot.policy.sensitive import SensitiveWords
+from bot.services import opt_outs
 from bot.services.decisions import announce
 
 log = logging.getLogger(__name__)
@@ -140,12 +141,11 @@ def is_promotional(draft: Draft) -> bool:
 
 def customer_state(session: Session, draft: Draft, *, now: datetime) -> Customer:
     """The customer's opt-out and the unsolicited promotions they received recently (across all staff)."""
-    latest = session.scalar(
-        select(OptOut).where(OptOut.channel == draft.channel, OptOut.customer_id == draft.customer_id).order_by(OptOut.id.desc()).limit(1)
-    )
+    latest = opt_outs.latest(session, draft.channel, draft.customer_id)  # also after their data was deleted
     sent = session.scalars(
         select(Draft).where(
-            Draft.channel == draft.channel, Draft.customer_id == draft.customer_id, Draft.solicited.is_(False),
+            Draft.channel == draft.channel, Draft.customer_id.in_(opt_outs.ledger_ids(draft.channel, draft.customer_id)),
+            Draft.solicited.is_(False),
             Draft.status == Status.SENT.value, Draft.sent_at >= now - timedelta(days=7), Draft.id != draft.id,
         )
     ).all()
