@@ -53,6 +53,8 @@ class Drafting:
         if message is None:
             log.warning("message %s vanished before drafting", message_id)
             return None
+        if message.redacted_at is not None:
+            return None  # the customer's data was deleted (or its retention ran out) before it was drafted
         earlier = self._undecided(session, message)
         unanswered = "\n".join(d.message_text for d in earlier if d.message_text) if message.msg_type == "text" else ""
         text = "\n".join(part for part in (unanswered, message.text) if part)
