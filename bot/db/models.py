@@ -392,4 +392,5 @@ class ArchiveRoom(Base):
     room_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     owner: Mapped[str] = mapped_column(String(128), default="")
     name: Mapped[str] = mapped_column(String(255), default="")
+    members: Mapped[dict] = mapped_column(JSON, default=dict)  # its staff members: userid -> name (for @ mentions)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

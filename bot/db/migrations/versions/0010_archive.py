@@ -42,6 +42,7 @@ def upgrade() -> None:
     sa.Column('room_id', sa.String(length=128), nullable=False),
     sa.Column('owner', sa.String(length=128), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('members', sa.JSON(), nullable=False),
     sa.Column('fetched_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('room_id')
     )
