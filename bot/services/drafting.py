@@ -100,6 +100,7 @@ class Drafting:
             manual_reason=plan.manual_reason,
             answer_id=plan.answer_id,
             intents=plan.intents or None,
+            room_id=message.room_id,
             created_at=now,
             updated_at=now,
         )
@@ -134,6 +135,7 @@ class Drafting:
         ]
         if message.channel == "archive":
             same_conversation.append(Message.staff_id.is_(None) if message.staff_id is None else Message.staff_id == message.staff_id)
+            same_conversation.append(Message.room_id.is_(None) if message.room_id is None else Message.room_id == message.room_id)
         texts = session.scalars(
             select(Message.text)
             .where(*same_conversation, Message.direction == "in", Message.msg_type == "text", Message.id < message.id,
@@ -145,14 +147,15 @@ class Drafting:
 
     @staticmethod
     def _undecided(session: Session, message: Message) -> list[Draft]:
-        """Undecided drafts of the same conversation: the same customer, kf account and (for 1:1 chats) staff member."""
+        """Undecided drafts of the same conversation: the same customer, kf account and (archive) staff member and group."""
         same_conversation = [
             Draft.channel == message.channel,
             Draft.customer_id == message.customer_id,
             Draft.open_kfid.is_(None) if message.open_kfid is None else Draft.open_kfid == message.open_kfid,
         ]
-        if message.channel == "archive":
+        if message.channel == "archive":  # a 1:1 chat, or one customer group (room)
             same_conversation.append(Draft.assignee.is_(None) if message.staff_id is None else Draft.assignee == message.staff_id)
+            same_conversation.append(Draft.room_id.is_(None) if message.room_id is None else Draft.room_id == message.room_id)
         return list(session.scalars(
             select(Draft)
             .where(*same_conversation, Draft.status.in_([s.value for s in OPEN]), Draft.message_id < message.id)

@@ -19,9 +19,12 @@ log = logging.getLogger(__name__)
 
 
 def store_inbound(
-    session: Session, inbound: Inbound, *, now: datetime, sent_at: datetime | None = None, persona: str | None = None
+    session: Session, inbound: Inbound, *, now: datetime, sent_at: datetime | None = None, persona: str | None = None,
+    room_id: str | None = None,
 ) -> int | None:
     """Store a customer message and queue its draft (in `persona`, if given) in the caller's transaction; None for a duplicate.
+
+    `room_id` is the customer group (chat archive) the message was written in; None for a 1:1 chat.
 
     Its text fields are stored as `storable_inbound` makes them; `UnstorableMessage` if it cannot be stored at all.
     """
@@ -37,6 +40,7 @@ def store_inbound(
         msg_type=inbound.msg_type,
         text=inbound.text,
         from_customer=inbound.from_customer,
+        room_id=room_id,
         created_at=sent_at or now,
     )
     message_id = insert_ignoring_duplicates(session, Message, values, ["channel", "msg_id"])
