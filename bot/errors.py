@@ -115,7 +115,22 @@ class WeComError(DraftbotError):
 
 
 class ArchiveError(WeComError):
-    """The chat-archive SDK (libWeWorkFinanceSdk_C.so) returned an error code, or did not answer in time (errcode None)."""
+    """The chat-archive SDK (libWeWorkFinanceSdk_C.so) returned an error code, or did not answer in time (errcode None).
+
+    Its message is the Chinese one alone, e.g. "GetChatData 返回 10001（网络错误）".
+    """
+
+    def __init__(self, errcode: int | None, errmsg: str) -> None:
+        super().__init__(errcode, errmsg)
+        self.args = (errmsg,)
+
+    def __str__(self) -> str:
+        return self.errmsg
+
+    @property
+    def retryable(self) -> bool:
+        """Network and system failures, and calls that did not return in time, are worth another try soon."""
+        return self.errcode in (None, 10001, 10002, 10003)
 
 
 class RetryLater(DraftbotError):
