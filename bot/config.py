@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     orders_breaker_failures: int = Field(3, ge=1)  # consecutive failures that pause lookups
     orders_breaker_seconds: float = Field(30.0, gt=0)  # how long lookups pause then
     log_level: str = "INFO"
+    retention_days: int = Field(180, ge=1)  # message, draft and audit texts older than this are emptied by the worker
     archive_secret: str = ""  # the chat archive's (会话内容存档) Secret
     archive_private_key: Annotated[dict[int, Path], NoDecode] = {}  # by publickey_ver; 0: one PEM for every version
     archive_poll_seconds: float = Field(15.0, gt=0)  # the worker pulls the archive this often (and on msgaudit_notify)
