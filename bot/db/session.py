@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -39,7 +39,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-def wipe_freed(engine: Engine, tables: Iterable[str]) -> None:
+def wipe_freed(bind: Engine | Connection, tables: Iterable[str]) -> None:
     """After texts were deleted or emptied (committed): let no old copy of them stay in the database's files.
 
     SQLite (secure_delete zeroes freed space) copies the write-ahead log into the file and truncates
@@ -47,6 +47,7 @@ def wipe_freed(engine: Engine, tables: Iterable[str]) -> None:
     Best effort: a reader holding a snapshot may keep the log until the next time.
     """
     names = sorted(set(tables))
+    engine = bind.engine if isinstance(bind, Connection) else bind
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

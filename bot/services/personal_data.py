@@ -168,7 +168,7 @@ LABELS = {  # how a summary names each count: (what, unit)
 }
 
 
-def _redact_draft(draft: Draft, now: datetime) -> None:
+def redact_draft(draft: Draft, now: datetime) -> None:
     """Empty a draft of every text, name and entity; status, intent, persona, people and times stay."""
     draft.message_text = ""
     draft.original_text = ""
@@ -275,7 +275,7 @@ def delete_customer(session: Session, channel: str, customer_id: str, *, actor: 
     live_drafts = [d for d in drafts if d.redacted_at is None or d.customer_id != hidden or d.message_text
                    or d.original_text or d.final_text or d.customer_name or d.entities]
     for draft in live_drafts:
-        _redact_draft(draft, now)
+        redact_draft(draft, now)
         draft.customer_id = hidden
     draft_ids, message_ids = [d.id for d in drafts], [m.id for m in messages]
     edits = _deleted(session, delete(EditRequest).where(EditRequest.draft_id.in_(draft_ids))) if draft_ids else 0
@@ -314,7 +314,7 @@ def erase_customer(session: Session, channel: str, customer_id: str, *, actor: s
     engine = session.get_bind()
     session.close()  # its connection goes back to the pool: nothing holds a snapshot while the log is truncated
     try:
-        wipe_freed(engine, TOUCHED)  # type: ignore[arg-type]  # a session of an engine, never a bare connection
+        wipe_freed(engine, TOUCHED)
     except Exception:  # the deletion is committed; the next deletion or retention round wipes again
         log.exception("could not wipe the freed space after deleting a customer's data")
     return deletion
