@@ -121,10 +121,10 @@ class Settings(BaseSettings):
             return value
         keys: dict[int, Path] = {}
         for part in filter(None, (p.strip() for p in value.split(","))):
-            version, sep, path = part.rpartition("=") if "=" in part else ("0", "", part)
-            if sep and not version.strip().isdigit():
+            number, sep, where = part.partition("=") if "=" in part else ("0", "", part)
+            if sep and not number.strip().isdigit():
                 raise ValueError(f"expected a PEM path, or publickey_ver=path pairs separated by commas, got {part!r}")
-            keys[int(version.strip() or 0)] = Path(path.strip())
+            keys[int(number.strip() or 0)] = Path(where.strip())
         for version, path in keys.items():
             _check_rsa_key(path, version)
         return keys

@@ -32,8 +32,11 @@ from bot.persona.render import Renderer
 from bot.drafts.lifecycle import ApprovedReply
 from bot.drafts.pipeline import Pipeline
 from bot.services.decisions import DraftDecisions
+from bot.services.archive import ArchivePoller, ArchivePuller
+from bot.services.archive_intake import ArchiveIntake
 from bot.services.jobs.handlers import JobHandlers
 from bot.staffchat import StaffChat
+from bot.wecom.archive import ArchiveKeys, FinanceSdk
 from bot.wecom.callback import CallbackCrypto
 from bot.wecom.client import WeComClient
 from bot.wecom.kf import KfSender
@@ -83,6 +86,23 @@ def fact_sources(settings: Settings) -> FactSources:
     return FactSources(providers)
 
 
+def archive_poller(settings: Settings, *, sessions: sessionmaker, clock: Clock, intake: ArchiveIntake,
+                   lease_seconds: float, wake: Callable[[], None]) -> ArchivePoller:
+    """The chat archive's puller, polling every DRAFTBOT_ARCHIVE_POLL_SECONDS (the SDK is loaded at the first pull)."""
+    assert settings.archive_sdk is not None
+    path = settings.archive_sdk
+
+    def open_sdk() -> FinanceSdk:
+        return FinanceSdk(path, corp_id=settings.wecom_corp_id, secret=settings.archive_secret,
+                          timeout=settings.archive_timeout_seconds, proxy=settings.archive_proxy,
+                          proxy_password=settings.archive_proxy_password)
+
+    puller = ArchivePuller(open_source=open_sdk, keys=ArchiveKeys.load(settings.archive_private_key), intake=intake,
+                           sessions=sessions, clock=clock, lease_seconds=max(lease_seconds, 2.0 * settings.archive_timeout_seconds),
+                           on_stored=wake)
+    return ArchivePoller(puller, poll_seconds=settings.archive_poll_seconds)
+
+
 def open_database(settings: Settings) -> tuple[Engine, sessionmaker]:
     """Connect and migrate to the newest schema."""
     engine = make_engine(settings.database_url)
@@ -121,6 +141,7 @@ class Runtime:
     callbacks: CallbackStore | None = None  # durable storage of accepted callbacks (group commit); None in `draftbot worker`
     staffchat: StaffChat | None = None  # the staff app chat: needs the app's secret and agent id
     config: ConfigWatcher | None = None  # follows the active configuration version in the database
+    archive: ArchivePoller | None = None  # pulls the chat archive (DRAFTBOT_ARCHIVE_SDK) where the jobs run
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock = system_clock, serving: bool = True) -> "Runtime":
@@ -195,11 +216,17 @@ class Runtime:
             on_stored = spawned.callbacks_stored if spawned is not None else lambda: worker.wake()
             callbacks = CallbackStore(engine, clock, on_stored=on_stored)
             callbacks.start()
+        archive = None
+        archive_intake = ArchiveIntake(pipeline=lambda: drafting.pipeline, contacts_client=app_client)
         if spawned is not None:
             worker = spawned
         else:
+            if settings.archive_configured:  # pulled where jobs run: the SDK is native code, kept out of the serving process
+                archive = archive_poller(settings, sessions=sessions, clock=clock, intake=archive_intake,
+                                         lease_seconds=settings.worker_lease_seconds, wake=lambda: worker.wake())
             jobs = JobHandlers(settings=settings, drafting=drafting, outbox=outbox, wake=lambda: worker.wake(),
-                               kf_client=kf_client, staffchat=staffchat)
+                               kf_client=kf_client, staffchat=staffchat, archive_intake=archive_intake,
+                               wake_archive=archive.wake if archive is not None else None)
             worker = Worker(
                 sessions=sessions,
                 handlers=jobs.table(),
@@ -208,11 +235,13 @@ class Runtime:
                 lease_seconds=settings.worker_lease_seconds,
                 # a worker thread next to the callback path lets acknowledgements go first
                 busy=callbacks.busy if callbacks is not None else lambda: False,
+                beside=[archive] if archive is not None else [],
             )
         runtime = cls(
             settings=settings, clock=clock, engine=engine, sessions=sessions, pipeline=pipeline,
             metrics=metrics, outbox=outbox, decisions=decisions, drafting=drafting, worker=worker, callbacks=callbacks,
             crypto=crypto, kf_client=kf_client, app_client=app_client, staffchat=staffchat, config=config,
+            archive=archive,
         )
         config.on_change = runtime.use_pipeline
         config.start()

@@ -73,6 +73,14 @@ class CustomerDirectory:
             return CustomerInfo(id=customer_id, name=given_name)
         return CustomerInfo(id=customer_id, name=row.remark or row.nickname or given_name, tags=tuple(row.tags or ()))
 
+    def refresh_contact(self, session: Session, *, channel: str, customer_id: str, staff_id: str | None, now: datetime) -> CustomerInfo:
+        """Ask WeCom again now, whatever the cache holds (WeCom said the contact changed); never raises."""
+        for row in session.scalars(select(Customer).where(Customer.channel == channel, Customer.customer_id == customer_id)):
+            if row.staff_id == staff_id:
+                row.fetched_at = now - self.refresh  # stale: the lookup below asks WeCom
+        session.flush()
+        return self.lookup(session, channel=channel, customer_id=customer_id, staff_id=staff_id, now=now)
+
     def prefetch_kf(self, session: Session, customer_ids: Iterable[str], *, now: datetime) -> int:
         """Ask kf/customer/batchget, in batches, for the 微信客服 customers not cached or stale; returns how many were asked."""
         wanted = list(dict.fromkeys(i for i in customer_ids if i))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +18,13 @@ from bot.errors import RetryLater
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, dict, datetime], None]
+
+
+class Companion(Protocol):
+    """A thread started and stopped with the worker (e.g. `bot.services.archive.ArchivePoller`)."""
+
+    def start(self) -> None: ...
+    def stop(self, timeout: float = 10.0) -> None: ...
 MAX_JOB_ATTEMPTS = 8
 DEFER_SECONDS = 0.02
 MAX_DEFER_STEPS = 50  # at most one second of deferral before the next job runs anyway
@@ -43,6 +51,7 @@ class Worker:
         poll_seconds: float,
         lease_seconds: float,
         busy: Callable[[], bool] = lambda: False,
+        beside: Sequence[Companion] = (),
     ) -> None:
         self.sessions = sessions
         self.handlers = handlers
@@ -50,6 +59,7 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
         self.busy = busy
+        self.beside = list(beside)  # threads that live as long as the worker (the chat archive's poller)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -66,8 +76,12 @@ class Worker:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="draftbot-worker", daemon=True)
         self._thread.start()
+        for companion in self.beside:
+            companion.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        for companion in self.beside:
+            companion.stop()
         self._stop.set()
         self._wake.set()
         if self._thread:

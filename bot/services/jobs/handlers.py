@@ -14,6 +14,8 @@ from bot.config import Settings
 from bot.services.drafting import Drafting
 from bot.drafts.lifecycle import OPEN
 from bot.errors import SettingsError
+from bot.services.archive_events import EVENTS as ARCHIVE_EVENTS, handle_event
+from bot.services.archive_intake import ArchiveIntake
 from bot.services.intake import pull_kf
 from bot.services.delivery import Outbox
 from bot.services.jobs import Kind, queue_escalation, queue_notify
@@ -44,6 +46,8 @@ class JobHandlers:
     wake: Callable[[], None]  # more work was queued: run it now
     kf_client: WeComClient | None = None
     staffchat: AppChat | None = None  # the staff app chat: needs the app's secret and agent id
+    archive_intake: ArchiveIntake | None = None  # staff's own chats and groups (chat archive): groups' owners
+    wake_archive: Callable[[], None] | None = None  # pull the chat archive now (its poller runs in this process)
 
     def table(self) -> dict[str, Handler]:
         return {
@@ -56,7 +60,7 @@ class JobHandlers:
         }
 
     def wecom_event(self, session: Session, payload: Payload, now: datetime) -> None:
-        """A stored WeCom callback: pull kf messages for kf events; app-chat taps and commands; log the rest."""
+        """A stored WeCom callback: pull kf messages for kf events; the chat archive's events; app-chat taps and commands; log the rest."""
         fields = payload.get("fields") or {}
         kind, name = payload.get("kind"), payload.get("name")
         if kind == "event" and name == "kf_msg_or_event":
@@ -66,6 +70,10 @@ class JobHandlers:
             if self.drafting.customers is not None:  # the new customers' nicknames in one batched call, before their drafts
                 self.drafting.customers.prefetch_waiting(session, now=now)
             self.wake()
+            return
+        if kind == "event" and name in ARCHIVE_EVENTS:
+            handle_event(session, str(name), fields, now=now, wake_archive=self.wake_archive,
+                         customers=self.drafting.customers, intake=self.archive_intake)
             return
         if self.staffchat is not None and (kind == "message" or (kind == "event" and name == "template_card_event")):
             self.staffchat.handle(session, payload, now)
