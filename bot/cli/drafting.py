@@ -141,7 +141,7 @@ def evaluate(
             progress.update(task, completed=1, description=f"testing on {test}")
             result = held_out(model, *test_set, method=f"trained on {source}, tested on {test}")
             progress.update(task, completed=2)
-    two = _two_questions(two_questions, texts, labels, settings, test_set) if two_questions is not None else None
+    two = _two_questions(two_questions, texts, labels, settings, test_set, intents) if two_questions is not None else None
     if predictions:
         with predictions.open("w", encoding="utf-8") as handle:
             for item in result.items:
@@ -177,8 +177,9 @@ def evaluate(
 
 
 def _two_questions(path: Path, texts: list[str], labels: list[str], settings: "Settings",
-                   test_set: tuple[list[str], list[str]] | None) -> "TwoQuestionsResult":
-    """The two-question measure of the model trained on everything eval trains on."""
+                   test_set: tuple[list[str], list[str]] | None, intents: list) -> "TwoQuestionsResult":
+    """The two-question measure of the model trained on everything eval trains on (and the intents' answers, as drafts read)."""
+    from bot.nlu.answers import AnswerIndex
     from bot.nlu.classifier import IntentClassifier
     from bot.nlu.two_questions import evaluate_two_questions, load_two_questions
 
@@ -187,7 +188,7 @@ def _two_questions(path: Path, texts: list[str], labels: list[str], settings: "S
     except DraftbotError as exc:
         _fail(exc)
     model = IntentClassifier.fit(texts, labels, target_precision=settings.target_precision, threshold=settings.fallback_threshold)
-    return evaluate_two_questions(model, items, test_set[0] if test_set else ())
+    return evaluate_two_questions(model, items, test_set[0] if test_set else (), AnswerIndex.build(intents))
 
 
 def _readable_intents(files: ConfigFiles) -> list:

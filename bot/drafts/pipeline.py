@@ -9,7 +9,7 @@ from typing import Any
 from bot.drafts.lifecycle import Status
 from bot.drafts.facts import NO_FACTS, FactLookup, Facts
 from bot.errors import DraftbotError
-from bot.nlu.answers import AnswerIndex, AnswerMatch
+from bot.nlu.answers import AnswerIndex, AnswerMatch, vouched
 from bot.nlu.classifier import IntentClassifier, Prediction
 from bot.nlu.clauses import Asked, questions
 from bot.nlu.conversation import conversation_entities
@@ -184,7 +184,8 @@ class Pipeline:
 
     def _questions(self, prediction: Prediction, inbound: Inbound) -> tuple[Prediction, list[Asked]]:
         """The primary intent and every intent the unanswered conversation asks, in the customer's order."""
-        return questions(self.classifier, prediction, "\n".join(part for part in (inbound.earlier, inbound.text) if part))
+        return questions(self.classifier, prediction, "\n".join(part for part in (inbound.earlier, inbound.text) if part),
+                         answers=self.answers)
 
     def _parts(self, primary: str, answer: AnswerMatch | None, asked: list[Asked],
                context: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -242,9 +243,7 @@ class Pipeline:
             prediction = self.classifier.predict(together)
             if prediction.accepted and prediction.intent == alone.best:
                 return prediction, together
-        if self.answers.vouches(alone.best, inbound.text):  # "沙发框架保修几年": unsure, but it asks a known fact
-            return replace(alone, intent=alone.best), inbound.text
-        return alone, inbound.text
+        return vouched(alone, self.answers, inbound.text), inbound.text  # "沙发框架保修几年": unsure, but a known fact
 
 
 def _customer(inbound: Inbound) -> dict[str, object]:

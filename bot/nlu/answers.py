@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from bot.nlu.classifier import Prediction
 from bot.nlu.intents import Answer, Intent
 from bot.nlu.normalise import normalise
 
@@ -143,6 +144,13 @@ class AnswerIndex:
 
     def __len__(self) -> int:
         return sum(len(a.answers) for a in self.by_intent.values())
+
+
+def vouched(prediction: Prediction, answers: AnswerIndex | None, text: str) -> Prediction:
+    """`prediction`, with its best guess accepted when the classifier doubts it but one of that intent's answers vouches for it."""
+    if prediction.accepted or answers is None or not answers.vouches(prediction.best, text):
+        return prediction
+    return replace(prediction, intent=prediction.best)
 
 
 def held_out_matches(intent: Intent) -> list[tuple[str, AnswerMatch | None]]:

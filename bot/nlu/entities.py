@@ -68,11 +68,13 @@ def extract_entities(text: str, catalog: Catalog = Catalog()) -> dict[str, str]:
     {'order_no': '202611220001', 'date': '周六', 'time': '下午3点', 'amount': '199元'}
     """
     found: dict[str, str] = {}
-    phone = _PHONE.search(text)
-    if phone:
-        found["phone"] = re.sub(r"[ -]", "", phone.group(1))
     order = _ORDER.search(text)
-    if order and not (phone and order.group(1).replace("-", "") == found["phone"]):
+    labelled = order.group(1).replace("-", "") if order else None  # "订单 13000000001" is an order, not a phone
+    phone = next((digits for match in _PHONE.finditer(text)
+                  if (digits := re.sub(r"[ -]", "", match.group(1))) != labelled), None)
+    if phone:
+        found["phone"] = phone
+    if order:
         found["order_no"] = order.group(1)
     else:
         for match in _LONG_NUMBER.finditer(text):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.errors import DataFileError
 from bot.nlu.classifier import IntentClassifier
+from bot.nlu.answers import AnswerIndex
 from bot.nlu.clauses import answered_intents
 
 BOTH_TARGET = 0.85  # share of two-question messages whose reply answers both
@@ -65,8 +66,8 @@ def load_two_questions(path: Path) -> list[tuple[str, list[str]]]:
 
 
 def evaluate_two_questions(classifier: IntentClassifier, items: Sequence[tuple[str, list[str]]],
-                           singles: Sequence[str] = ()) -> TwoQuestionsResult:
-    """Run each message through the same clause reading drafts use.
+                           singles: Sequence[str] = (), answers: AnswerIndex | None = None) -> TwoQuestionsResult:
+    """Run each message through the same clause reading drafts use (with `answers`, their vouching too).
 
     Items with two expected intents count when the reply's intents contain both; items with one,
     and every text of `singles` (e.g. the shipped held-out messages), count as spurious when the
@@ -80,13 +81,13 @@ def evaluate_two_questions(classifier: IntentClassifier, items: Sequence[tuple[s
         if len(expected) < 2:
             continue
         pairs += 1
-        found = answered_intents(classifier, text)
+        found = answered_intents(classifier, text, answers)
         if set(expected) <= set(found):
             both += 1
         else:
             misses.append({"text": text, "expected": expected, "found": found})
     for text in single_texts:
-        found = answered_intents(classifier, text)
+        found = answered_intents(classifier, text, answers)
         if len(found) > 1:
             spurious += 1
             extras.append({"text": text, "found": found})
