@@ -215,3 +215,13 @@ def test_the_fakes_control_api_scripts_customers_for_both_wecom_endpoints(fake: 
         assert unknown.value.errcode == 84061
     finally:
         client.close()
+
+
+def test_a_card_for_two_questions_names_both_intents_and_the_customer(app: TestClient, fake: FakeWeCom) -> None:
+    fake.add_kf_customer("wmTWO", "阿青")
+    kf_customers_write(app, fake, ("wmTWO", "我的快递到哪了？另外最近有什么优惠活动吗"))
+    draft = newest(app, "wmTWO")
+    assert draft.intents == ["order_status", "promotion_inquiry"]
+    [card] = cards_for(fake, draft.id)
+    assert card["main_title"]["title"].startswith("阿青：我的快递到哪了")
+    assert "意图 订单进度 + 优惠活动" in card["main_title"]["desc"]
