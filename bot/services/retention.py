@@ -112,13 +112,14 @@ class Retention:
     """
 
     def __init__(self, *, sessions: sessionmaker[Session], days: int, clock: Callable[[], datetime], batch: int = BATCH,
-                 every: float = 3600.0, pause: float = 1.0) -> None:
+                 every: float = 3600.0, pause: float = 1.0, first_after: float = 60.0) -> None:
         self.sessions = sessions
         self.days = days
         self.clock = clock
         self.batch = batch
         self.every = every
         self.pause = pause  # between full batches: other writers get the database in between
+        self.first_after = first_after  # the first round waits until the instance has settled
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -145,6 +146,7 @@ class Retention:
             self._thread = None
 
     def _run(self) -> None:
+        self._stop.wait(self.first_after)
         while not self._stop.is_set():
             try:
                 more = self.run_once().more
