@@ -18,6 +18,7 @@ from bot.services.callbacks import CallbackStore
 from bot.db.session import make_engine, make_sessions, upgrade
 from bot.services.customers import CustomerDirectory
 from bot.services.drafting import Drafting
+from bot.services.retention import Retention
 from bot.services.facts import FactSources
 from bot.services.facts.orders import OrderFacts
 from bot.errors import SettingsError
@@ -235,7 +236,8 @@ class Runtime:
                 lease_seconds=settings.worker_lease_seconds,
                 # a worker thread next to the callback path lets acknowledgements go first
                 busy=callbacks.busy if callbacks is not None else lambda: False,
-                beside=[archive] if archive is not None else [],
+                beside=[*([archive] if archive is not None else []),  # the chat archive's poller, retention
+                        Retention(sessions=sessions, days=settings.retention_days, clock=clock)],
             )
         runtime = cls(
             settings=settings, clock=clock, engine=engine, sessions=sessions, pipeline=pipeline,
