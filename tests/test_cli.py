@@ -72,13 +72,13 @@ def test_account_create_refuses_a_short_password_or_unknown_role(env: Path) -> N
     short = runner.invoke(app, ["account", "create", "--user", "lin", "--password-stdin"], input="short\n")
     assert short.exit_code == 2 and "at least 8 characters" in short.output
     role = runner.invoke(app, ["account", "create", "--user", "lin", "--role", "boss", "--password-stdin"], input="long enough\n")
-    assert role.exit_code == 2 and "role must be one of staff, admin" in role.output
+    assert role.exit_code == 2 and "role must be one of staff, supervisor, admin" in role.output
 
 
 def test_token_create_refuses_an_unknown_role(env: Path) -> None:
     result = runner.invoke(app, ["token", "create", "--user", "x", "--role", "owner"])
     assert result.exit_code == 2
-    assert "role must be one of staff, admin" in result.output
+    assert "role must be one of staff, supervisor, admin" in result.output
 
 
 def test_listings_show_times_on_the_brands_clock_and_name_it(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

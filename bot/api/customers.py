@@ -28,7 +28,7 @@ def _channel(channel: str) -> str:
 def record_opt_out(channel: str, customer_id: str, session: SessionDep, user: CurrentUser, runtime: RuntimeDep,
                    body: OptOutIn | None = None) -> dict:
     """Record that the customer wants no promotional messages (service replies still go out)."""
-    state = opt_outs.record(session, channel=_channel(channel), customer_id=customer_id, user=user.user_id,
+    state = opt_outs.record(session, channel=_channel(channel), customer_id=customer_id, who=user, surface="api",
                             reason=body.reason if body else "", now=runtime.clock())
     session.commit()
     return state.__dict__
@@ -39,8 +39,8 @@ def lift_opt_out(channel: str, customer_id: str, session: SessionDep, user: Curr
                  body: OptOutIn | None = None) -> dict:
     """Lift an opt-out: the customer's own only by an admin with a reason; a staff member's by them or an admin."""
     try:
-        state = opt_outs.lift(session, channel=_channel(channel), customer_id=customer_id, user=user.user_id,
-                              role=user.role, reason=body.reason if body else "", now=runtime.clock())
+        state = opt_outs.lift(session, channel=_channel(channel), customer_id=customer_id, who=user, surface="api",
+                              reason=body.reason if body else "", now=runtime.clock())
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from None
     except TransitionError as exc:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.api.deps import CurrentUser, IntakeUser, RuntimeDep, SessionDep
 from bot.api.schemas import ApproveIn, DraftOut, IntentCorrectionIn, MessageAccepted, MessageIn, RejectIn
 from bot.db.models import Draft, Message
-from bot.db.tokens import User
-from bot.drafts.lifecycle import OPEN, Status, may_see
+from bot.drafts.access import Principal, may_see
+from bot.drafts.lifecycle import OPEN, Status
+from bot.services.access import visible_drafts
 from bot.errors import NotAllowed, TransitionError
 from bot.services.intake import store_inbound
 from bot.services.decisions import Decider
@@ -19,13 +20,6 @@ from bot.services.storable import storable_text
 from bot.wiring import Runtime
 
 router = APIRouter(prefix="/api", tags=["drafts"])
-
-
-def _visible(user: User) -> ColumnElement[bool]:
-    """The drafts `user` may see, as a WHERE clause."""
-    if user.role == "admin":
-        return true()
-    return or_(Draft.assignee.is_(None), Draft.assignee == user.user_id)
 
 
 @router.get("/drafts", response_model=list[DraftOut])
@@ -41,7 +35,7 @@ def list_drafts(
     before_id: str | None = Query(None, description="only drafts older than this id: the X-Next-Cursor of the previous page"),
 ) -> list[DraftOut]:
     """Drafts the user may see, newest first; `X-Next-Cursor` and `Link: rel="next"` name the next page, if any."""
-    query = select(Draft).where(_visible(user)).order_by(Draft.id.desc()).limit(limit + 1)
+    query = select(Draft).where(visible_drafts(user)).order_by(Draft.id.desc()).limit(limit + 1)
     if status:
         query = query.where(Draft.status == status.value)
     if customer_id:
@@ -71,13 +65,13 @@ def _out(runtime: Runtime, session: Session, draft: Draft) -> DraftOut:
     return DraftOut.of(draft, checks, names=runtime.pipeline.intent_name)
 
 
-def _decider(user: User) -> Decider:
-    return Decider(user=user.user_id, role=user.role, surface="api")
+def _decider(user: Principal) -> Decider:
+    return Decider.of(user, "api")
 
 
-def _load(session: Session, draft_id: int, user: User) -> Draft:
+def _load(session: Session, draft_id: int, user: Principal) -> Draft:
     draft = session.get(Draft, draft_id, with_for_update=True)
-    if draft is None or not may_see(draft, user=user.user_id, role=user.role):
+    if draft is None or not may_see(draft, user):
         raise HTTPException(404, f"没有草稿 {draft_id}（或它不归你处理）")
     return draft
 

@@ -1,8 +1,11 @@
-"""draftbot db, token and account: the database, API tokens and console sign-ins."""
+"""draftbot db, token, account and team: the database, API tokens, console sign-ins and supervisors' teams.
+
+Every change is an audit event with surface `cli`, by the operating-system user who ran the command.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -14,6 +17,7 @@ from bot.cli.common import (
     _settings,
     _when,
     account_app,
+    app,
     db_app,
     out,
     token_app,
@@ -22,6 +26,31 @@ from bot.errors import DraftbotError
 
 if TYPE_CHECKING:
     pass
+
+team_app = typer.Typer(help="Supervisors' teams: the staff whose drafts, audit trail and dashboard a supervisor sees.",
+                       no_args_is_help=True)
+app.add_typer(team_app, name="team")
+
+Team = Annotated[Optional[str], typer.Option(help="a supervisor's team: comma-separated staff userids, e.g. a,b")]
+
+
+def operator() -> str:
+    """Who runs the command, as the audit trail names them (the operating-system user)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _team(team: str | None) -> list[str] | None:
+    from bot.services.access import parse_team
+
+    try:
+        return parse_team(team) if team is not None else None
+    except DraftbotError as exc:
+        _fail(exc)
 
 
 @db_app.command("upgrade")
@@ -34,16 +63,19 @@ def db_upgrade() -> None:
 @token_app.command("create")
 def token_create(
     user: Annotated[str, typer.Option(help="the staff member's WeCom userid")],
-    role: Annotated[str, typer.Option(help="staff, admin, or intake (a pipeline that only posts customer messages)")] = "staff",
+    role: Annotated[str, typer.Option(help="staff, supervisor, admin, or intake (a pipeline that only posts customer messages)")] = "staff",
+    team: Team = None,
 ) -> None:
     """Create a token; the token itself is printed on the last line, once."""
-    from bot.db.tokens import create_token
+    from bot.services.access import create_token
     from bot.wiring import system_clock
 
+    members = _team(team)
     _, sessions = _database()
     with sessions() as session:
         try:
-            token_id, token = create_token(session, user_id=user, role=role, now=system_clock())
+            token_id, token = create_token(session, user_id=user, role=role, team=members, actor=operator(),
+                                           surface="cli", now=system_clock())
         except ValueError as exc:
             _fail(DraftbotError(str(exc)))
         session.commit()
@@ -69,12 +101,12 @@ def token_list() -> None:
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[int, typer.Argument(help="the id shown by `draftbot token list`")]) -> None:
     """Revoke a token by id."""
-    from bot.db.tokens import revoke_token
+    from bot.services.access import revoke_token
     from bot.wiring import system_clock
 
     _, sessions = _database()
     with sessions() as session:
-        if not revoke_token(session, token_id, now=system_clock()):
+        if not revoke_token(session, token_id, actor=operator(), surface="cli", now=system_clock()):
             _fail(DraftbotError(f"no live token with id {token_id}"))
         session.commit()
     out.print(f"token {token_id} revoked", highlight=False)
@@ -83,14 +115,17 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="the id shown by `
 @account_app.command("create")
 def account_create(
     user: Annotated[str, typer.Option(help="the person's WeCom userid")],
-    role: Annotated[str, typer.Option(help="admin (may open the console) or staff")] = "admin",
+    role: Annotated[str, typer.Option(help="admin (the whole console), supervisor (their team's 概览 and 操作记录) or staff")] = "admin",
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from the first line of stdin")] = False,
+    team: Team = None,
 ) -> None:
     """Create a console account, or set a new role and password for an existing one (ends its sessions)."""
     import sys
 
-    from bot.db.accounts import save_account
+    from bot.services.access import save_account
     from bot.wiring import system_clock
+
+    members = _team(team)
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -99,7 +134,8 @@ def account_create(
     _, sessions = _database()
     with sessions() as session:
         try:
-            created = save_account(session, user_id=user, role=role, password=password, now=system_clock())
+            created = save_account(session, user_id=user, role=role, password=password, team=members, actor=operator(),
+                                   surface="cli", now=system_clock())
         except ValueError as exc:
             _fail(DraftbotError(str(exc)))
         session.commit()
@@ -123,12 +159,46 @@ def account_list() -> None:
 @account_app.command("disable")
 def account_disable(user: Annotated[str, typer.Argument(help="the userid")]) -> None:
     """Disable an account and sign it out everywhere."""
-    from bot.db.accounts import disable_account
+    from bot.services.access import disable_account
     from bot.wiring import system_clock
 
     _, sessions = _database()
     with sessions() as session:
-        if not disable_account(session, user, now=system_clock()):
+        if not disable_account(session, user, actor=operator(), surface="cli", now=system_clock()):
             _fail(DraftbotError(f"no live account {user!r}"))
         session.commit()
     out.print(f"account {user} disabled", highlight=False)
+
+
+@team_app.command("show")
+def team_show(supervisor: Annotated[Optional[str], typer.Argument(help="one supervisor's userid; every team when left out")] = None) -> None:
+    """Show supervisors' teams."""
+    from bot.services.access import team_of, teams
+
+    _, sessions = _database()
+    with sessions() as session:
+        found = {supervisor: sorted(team_of(session, supervisor))} if supervisor else teams(session)
+    table = Table("supervisor", "team")
+    for lead, members in found.items():
+        table.add_row(lead, ", ".join(members) or "-")
+    _print_listing(table)
+
+
+@team_app.command("set")
+def team_set(
+    supervisor: Annotated[str, typer.Argument(help="the supervisor's userid")],
+    team: Annotated[str, typer.Argument(help="comma-separated staff userids (an empty string empties the team)")],
+) -> None:
+    """Replace a supervisor's team (audited)."""
+    from bot.services.access import set_team
+    from bot.wiring import system_clock
+
+    members = _team(team) or []
+    _, sessions = _database()
+    with sessions() as session:
+        try:
+            saved = set_team(session, supervisor, members, actor=operator(), role="admin", surface="cli", now=system_clock())
+        except DraftbotError as exc:
+            _fail(exc)
+        session.commit()
+    out.print(f"team of {supervisor.strip()}: {', '.join(saved) or '(empty)'}", highlight=False)

@@ -11,6 +11,7 @@ classifier accepted it (at or above the threshold): a low-confidence guess is sh
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -19,6 +20,7 @@ from pathlib import PurePosixPath
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot.services import audit
 from bot.services.configuration import ConfigFiles
 from bot.console.intent_editing import split_examples
 from bot.console.intent_files import read_intents
@@ -32,7 +34,6 @@ SHOWN = 50  # items per section
 SCANNED = 500  # newest drafts looked at per section
 DISTANCE_CHARS = 1000  # longer texts are compared on their first characters (the distance is quadratic)
 DISMISS = "inbox_dismiss"  # AuditLog.action of a message dismissed from the inbox
-QUOTED = 40  # characters of a message quoted in an audit line
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -159,25 +160,32 @@ def inbox(session: Session, files: ConfigFiles) -> Inbox:
     )
 
 
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def dismissed(session: Session) -> set[str]:
-    """The normalised messages admins marked as no intent ("不是任何意图")."""
+    """The digests of the normalised messages admins marked as no intent ("不是任何意图").
+
+    The audit event keeps the message itself in its redactable text; its detail only the digest.
+    """
     return {
-        str(detail.get("key")) for detail in session.scalars(select(AuditLog.detail).where(AuditLog.action == DISMISS))
-        if isinstance(detail, dict) and detail.get("key")
+        str(detail.get("key_sha256")) for detail in session.scalars(select(AuditLog.detail).where(AuditLog.action == DISMISS))
+        if isinstance(detail, dict) and detail.get("key_sha256")
     }
 
 
 def dismiss(session: Session, draft_id: int, *, user: str, now: datetime) -> str | None:
     """Hide a draft's message from the inbox for good (audited; commits). Returns the message, None for no such draft."""
-    text = session.scalar(select(Draft.message_text).where(Draft.id == draft_id))
-    if text is None:
+    draft = session.get(Draft, draft_id)
+    if draft is None:
         return None
-    text = text.strip()
+    text = draft.message_text.strip()
     key = normalise(text)
-    if key and key not in dismissed(session):
-        quoted = text if len(text) <= QUOTED else text[:QUOTED] + "…"
-        session.add(AuditLog(at=now, actor=user, action=DISMISS, version=None,
-                             detail={"key": key, "draft_id": draft_id, "what": f"待学习：「{quoted}」不是任何意图，已忽略"}))
+    if key and _digest(key) not in dismissed(session):
+        audit.record(session, actor=user, role="admin", surface="console", action=DISMISS, subject=f"draft:{draft_id}",
+                     channel=draft.channel, customer_id=draft.customer_id, text=key, now=now,
+                     detail={"key_sha256": _digest(key), "draft_id": draft_id, "what": "待学习：一条消息不是任何意图，已忽略"})
         session.commit()
     return text
 
@@ -189,7 +197,7 @@ def _section(drafts: Iterable[tuple[Draft, float | None]], catalog: IntentCatalo
     for draft, edit in drafts:
         text = draft.message_text.strip()
         key = normalise(text)
-        if not key or key in hidden or catalog.known(text):
+        if not key or _digest(key) in hidden or catalog.known(text):
             continue
         if key in items:
             items[key] = replace(items[key], times=items[key].times + 1)

@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.services import configuration
+from bot.services import audit, configuration
 from bot.config import Settings
 from bot.services.configuration import ConfigFiles, ConfigRefused, PublishResult
-from bot.db.models import AuditLog, ConfigDraft
+from bot.db.models import ConfigDraft
 from bot.services.configuration.obligations import ObligationRefused
 
 DRAFT_ID = 1
@@ -72,8 +72,8 @@ def save(session: Session, files: ConfigFiles, *, user: str, what: str, now: dat
         row.files = dict(files.files)
         row.updated_by = user
         row.updated_at = now
-        session.add(AuditLog(at=now, actor=user, action="edit", version=None,
-                             detail={"what": what, "base_version": row.base_version, **files.changes_from(before)}))
+        audit.record(session, actor=user, role="admin", surface="console", action="edit", subject="config:draft", now=now,
+                     detail={"what": what, "base_version": row.base_version, **files.changes_from(before)})
     session.commit()
     return load(session, now)
 
@@ -91,8 +91,8 @@ def discard(session: Session, *, user: str, now: datetime) -> Workspace:
     if active is None:
         raise ConfigRefused(["no active configuration version yet"])
     row = _row(session, now)
-    session.add(AuditLog(at=now, actor=user, action="discard", version=None,
-                         detail={"base_version": row.base_version, "active_version": active.number}))
+    audit.record(session, actor=user, role="admin", surface="console", action="discard", subject="config:draft", now=now,
+                 detail={"base_version": row.base_version, "active_version": active.number})
     _reset(row, active.number, dict(active.files), user, now)
     session.commit()
     return load(session, now)
@@ -109,12 +109,13 @@ def publish(session: Session, settings: Settings, *, user: str, note: str, force
     remembered = row.evaluation if row.evaluation and row.evaluation.get("digest") == files.digest else None
     session.commit()  # no transaction stays open during the checks
     try:
-        result = configuration.publish(session, files, user, note, now, force, settings=settings, evaluation=remembered)
+        result = configuration.publish(session, files, user, note, now, force, settings=settings, evaluation=remembered,
+                                       surface="console")
     except ConfigRefused as exc:
         session.rollback()
-        session.add(AuditLog(at=now, actor=user, action="refused", version=None,
-                             detail={"note": note, "problems": exc.problems, "overridable": exc.overridable,
-                                     **({"evaluation": exc.evaluation} if exc.evaluation else {})}))
+        audit.record(session, actor=user, role="admin", surface="console", action="refused", subject="config:draft", now=now,
+                     detail={"note": note, "problems": exc.problems, "overridable": exc.overridable,
+                             **({"evaluation": exc.evaluation} if exc.evaluation else {})})
         session.commit()
         raise
     row = _row(session, now)
@@ -132,11 +133,11 @@ def rollback(session: Session, number: int, *, user: str, now: datetime, setting
     unchanged = base is not None and base.digest == ConfigFiles(dict(row.files)).digest
     session.commit()  # no transaction stays open during the obligation check
     try:
-        version = configuration.rollback(session, number, user, now, settings=settings)
+        version = configuration.rollback(session, number, user, now, settings=settings, surface="console")
     except ObligationRefused as exc:
         session.rollback()
-        session.add(AuditLog(at=now, actor=user, action="refused", version=None,
-                             detail={"note": f"回滚到版本 {number}", "problems": exc.problems, "overridable": False}))
+        audit.record(session, actor=user, role="admin", surface="console", action="refused", subject=f"config:v{number}",
+                     now=now, detail={"note": f"回滚到版本 {number}", "problems": exc.problems, "overridable": False})
         session.commit()
         raise
     if not unchanged:

@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Account, ConsoleSession, LoginFailure
-from bot.drafts.lifecycle import ROLES
+from bot.drafts.access import ROLES
 from bot.errors import Refused
 
 MIN_PASSWORD = 8

@@ -11,17 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.models import ApiToken
-from bot.drafts.lifecycle import ROLES
+from bot.drafts.access import TOKEN_ROLES
 from bot.errors import Refused
 
 PREFIX = "dbt_"
-INTAKE = "intake"  # a trusted pipeline that posts customer messages (POST /api/messages) and nothing else
-TOKEN_ROLES = (*ROLES, INTAKE)
 
 
 @dataclass(frozen=True)
 class User:
-    """Who is calling: a WeCom userid (or a pipeline's name) and a role (staff, admin or intake)."""
+    """Who is calling: a WeCom userid (or a pipeline's name) and a role (staff, supervisor, admin or intake)."""
 
     user_id: str
     role: str

@@ -1,14 +1,13 @@
-"""The draft lifecycle: states, legal transitions, who may decide, and the approved reply."""
+"""The draft lifecycle: states, legal transitions and the approved reply (who may decide: bot.drafts.access)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from collections.abc import Collection
 from typing import Any, Protocol
 
-from bot.errors import EmptyText, NotAllowed, TransitionError
+from bot.errors import EmptyText, TransitionError
 
 
 class Status(StrEnum):
@@ -25,7 +24,6 @@ class Status(StrEnum):
 
 OPEN = (Status.PENDING, Status.NEEDS_MANUAL)
 UNCERTAIN = "send_uncertain"  # the flag of a send whose outcome WeCom never told (timeout, 5xx)
-ROLES = ("staff", "admin")
 
 # How staff say each status, e.g. in "草稿 12 已发送，不能再批准".
 STATUS_NAMES = {
@@ -98,29 +96,9 @@ def approved_reply(draft: DraftLike) -> ApprovedReply:
     )
 
 
-def check_may_decide(draft: DraftLike, *, user: str, role: str, approvers: Collection[str] = ()) -> None:
-    """The one rule of who decides a draft, on every surface.
-
-    Admins decide all; an assigned draft is its assignee's; an unassigned one is for the approvers
-    when some are configured, else for any staff member. Demo drafts reach no real customer.
-    """
-    if role == "admin" or draft.channel == "demo":
-        return
-    if draft.assignee:
-        if draft.assignee != user:
-            raise NotAllowed(f"草稿 {draft.id} 已分配给 {draft.assignee}")
-    elif approvers and user not in approvers:
-        raise NotAllowed(f"草稿 {draft.id} 没有分配给具体员工，只有审批人可以处理")
-
-
 def send_uncertain(draft: DraftLike) -> bool:
     """True when the last send failed without a clear answer: WeCom may have delivered it."""
     return draft.status == Status.SEND_FAILED and any(flag.get("code") == UNCERTAIN for flag in draft.flags or ())
-
-
-def may_see(draft: DraftLike, *, user: str, role: str) -> bool:
-    """Staff see drafts assigned to them or unassigned; admins see all."""
-    return role == "admin" or not draft.assignee or draft.assignee == user
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,14 @@
 Every surface (the API, the demo, the chat sidebar, the app chat) decides through `DraftDecisions`,
 so the rules hold everywhere alike:
 
-* who may decide (`bot.drafts.lifecycle.check_may_decide`, with the configured approvers);
+* who may decide (`bot.drafts.access.check_may_decide`, with the configured approvers);
 * the sensitive-word check on the exact text that would go out;
 * each decision is a compare-and-set on the draft's status (`UPDATE … WHERE status = <as read>`),
   so parallel requests on any database decide a draft once: the first wins, a repeat of the same
   decision is a no-op, a different one is refused with the state the draft is really in.
+
+* each decision is an audit event (`bot.services.audit.record`) in the same transaction, naming the
+  person, their role, the surface and the exact text.
 
 The caller commits; approval queues one `send` job, and the outbox delivers exactly that text.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -24,10 +27,12 @@ from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Draft, Message
-from bot.drafts.lifecycle import Status, check_may_decide, check_rejectable, plan_approval, send_uncertain
+from bot.drafts.access import Principal, check_may_decide
+from bot.drafts.lifecycle import Status, check_rejectable, plan_approval, send_uncertain
 from bot.errors import TransitionError
 from bot.metrics import Metrics
 from bot.policy.sensitive import SensitiveWords
+from bot.services import audit
 from bot.services.jobs import queue_card_outcome, queue_send
 
 log = logging.getLogger(__name__)
@@ -38,11 +43,30 @@ SIDEBAR_CHANNEL = "archive"  # staff's own chats: the staff member inserts the r
 
 @dataclass(frozen=True)
 class Decider:
-    """Who decides, as which role, from which surface (api, demo, sidebar, chat)."""
+    """Who decides, as which role (with a supervisor's team), from which surface (api, card, chat, sidebar, demo)."""
 
     user: str
     role: str
     surface: str
+    team: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, who: Principal, surface: str) -> Decider:
+        return cls(user=who.user, role=who.role, surface=surface, team=who.team)
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.user, self.role, self.team)
+
+
+WORKER = Decider(user=audit.SYSTEM, role="system", surface="worker")  # what the service does by itself
+
+
+def record_decision(session: Session, draft: Draft, *, by: Decider, action: str, now: datetime,
+                    text: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """The audit event of what happened to `draft` (a decision, or WORKER's outcome), in the caller's transaction."""
+    audit.record(session, actor=by.user, role=by.role, surface=by.surface, action=action, subject=f"draft:{draft.id}",
+                 channel=draft.channel, customer_id=draft.customer_id, text=text, detail=detail, now=now)
 
 
 def announce(session: Session, draft: Draft, *, now: datetime) -> None:
@@ -74,7 +98,7 @@ class DraftDecisions:
 
     def check_may_decide(self, draft: Draft, by: Decider) -> None:
         """Raise NotAllowed unless `by` may decide the draft (the same rule on every surface)."""
-        check_may_decide(draft, user=by.user, role=by.role, approvers=self.approvers)
+        check_may_decide(draft, by.principal, self.approvers)
 
     def may_decide(self, draft: Draft, by: Decider) -> bool:
         try:
@@ -103,6 +127,7 @@ class DraftDecisions:
             final = self.final_text(draft, by, text)
             if draft.status in (Status.APPROVED, Status.SENT):
                 return False  # approved with this very text, by this request's twin or earlier
+            before = draft.status
             keep_key = send_uncertain(draft)
             if moved(
                 session, draft,
@@ -115,6 +140,8 @@ class DraftDecisions:
             raise TransitionError(f"草稿 {draft.id} 正在被别人处理，请刷新后再试")
         if draft.channel != SIDEBAR_CHANNEL:  # archive replies are inserted by staff from the chat sidebar
             queue_send(session, draft_id=draft.id, now=now)
+        record_decision(session, draft, by=by, action="approved", text=final, now=now,
+                        detail={"edited": final != draft.original_text, "status_before": before})
         self._count("edited" if draft.final_text != draft.original_text else "approved")
         log.info("draft %s approved by %s (%s)", draft.id, by.user, by.surface)
         return True
@@ -131,6 +158,7 @@ class DraftDecisions:
         else:
             raise TransitionError(f"草稿 {draft.id} 正在被别人处理，请刷新后再试")
         announce(session, draft, now=now)
+        record_decision(session, draft, by=by, action="rejected", now=now, detail={"reason": reason or ""})
         self._count("rejected")
         log.info("draft %s rejected by %s (%s)", draft.id, by.user, by.surface)
         return True
@@ -144,6 +172,8 @@ class DraftDecisions:
         key = f"sidebar:{draft.id}"
         text = text.strip()
         for _ in range(TRIES):
+            if draft.status == Status.ANSWERED_MANUALLY and (draft.final_text or "").strip() == text:
+                return False  # the chat archive saw this very insert before the page recorded it
             final = self.final_text(draft, by, text)
             if draft.status == Status.SENT:
                 return False  # the same insert recorded again
@@ -160,6 +190,7 @@ class DraftDecisions:
             text=final, draft_id=draft.id, created_at=now,
         ))
         announce(session, draft, now=now)
+        record_decision(session, draft, by=by, action="inserted", text=final, now=now, detail={"edited": edited})
         self._count("edited" if edited else "approved")
         self.metrics.sends.labels("sent").inc()
         log.info("draft %s inserted into the chat by %s from the sidebar", draft.id, by.user)

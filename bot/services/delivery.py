@@ -19,7 +19,7 @@ from bot.policy.kf_window import kf_send_block
 from bot.policy.marketing import promotional_words
 from bot.policy.sensitive import SensitiveWords
 from bot.services import opt_outs
-from bot.services.decisions import announce
+from bot.services.decisions import WORKER, announce, record_decision
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ class Outbox:
         if verdict.action == "hold":
             if not any(flag.get("code") == "held" for flag in draft.flags):
                 draft.flags = [*draft.flags, {"code": "held", "reason": verdict.reason}]
+                record_decision(session, draft, by=WORKER, action="held", now=now, detail={
+                    "reason": verdict.reason or "", "until": verdict.until.isoformat() if verdict.until else None})
             raise RetryLater(((verdict.until or now) - now).total_seconds(), verdict.reason or "held")  # a hold names its end
         block = verdict.reason if verdict.action == "block" else None
         if block is None and draft.channel == "kf":
@@ -85,6 +87,7 @@ class Outbox:
             draft.updated_at = now
             self.metrics.sends.labels("blocked").inc()
             log.info("draft %s blocked: %s", draft.id, block)
+            record_decision(session, draft, by=WORKER, action="blocked", now=now, detail={"reason": block})
             announce(session, draft, now=now)
             return
         draft.send_attempts += 1
@@ -111,6 +114,8 @@ class Outbox:
         )
         self.metrics.sends.labels("sent").inc()
         log.info("draft %s sent (approved by %s)", draft.id, reply.approved_by)
+        record_decision(session, draft, by=WORKER, action="sent", text=reply.text, now=now,
+                        detail={"approved_by": reply.approved_by, "msgid": reply.key, "attempts": draft.send_attempts})
         announce(session, draft, now=now)
 
     def _fail(
@@ -131,6 +136,8 @@ class Outbox:
         draft.flags = flags
         self.metrics.sends.labels("failed").inc()
         log.warning("draft %s send failed: %s %s", draft.id, errcode, errmsg)
+        record_decision(session, draft, by=WORKER, action="failed", now=now,
+                        detail={"errcode": errcode, "errmsg": errmsg, "uncertain": uncertain, "attempts": draft.send_attempts})
         announce(session, draft, now=now)
 
 

@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Draft, Message, OptOut
+from bot.db.models import Draft, Message
 from bot.drafts.lifecycle import OPEN, Status
 from bot.metrics import Metrics
 from bot.services.customers import CustomerDirectory, CustomerInfo
-from bot.services.decisions import announce, moved
+from bot.services import opt_outs
+from bot.services.decisions import WORKER, announce, moved, record_decision
 from bot.drafts.facts import FactLookup
 from bot.drafts.pipeline import Inbound, Pipeline
 from bot.policy.sensitive import SensitiveWords
@@ -109,9 +110,10 @@ class Drafting:
         for old in earlier:  # each only if nobody decided it meanwhile
             if moved(session, old, status=Status.SUPERSEDED.value, superseded_by=draft.id, updated_at=now):
                 announce(session, old, now=now)
+                record_decision(session, old, by=WORKER, action="superseded", now=now, detail={"superseded_by": draft.id})
         if plan.intent == OPT_OUT_INTENT:
-            session.add(OptOut(channel=message.channel, customer_id=message.customer_id, opted_out=True,
-                               recorded_by="customer", reason=message.text[:500], created_at=now))
+            opt_outs.record_customer_said(session, channel=message.channel, customer_id=message.customer_id,
+                                          words=message.text[:500], now=now)
             log.info("customer %s opted out (message %s)", message.customer_id, message.msg_id)
         self.metrics.drafts.labels(plan.intent or "none", plan.persona, plan.status.value).inc()
         log.info("draft %s for message %s: intent %s, persona %s, %s", draft.id, message.msg_id, plan.intent, plan.persona, plan.status)

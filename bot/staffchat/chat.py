@@ -6,12 +6,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.db.models import Draft
+from bot.drafts.access import Principal
 from bot.errors import WeComError
+from bot.services import access
 from bot.services.delivery import Outbox
 from bot.services.decisions import Decider, DraftDecisions
 from bot.wecom.cards import text_message
@@ -33,23 +35,21 @@ class AppChat:
 
     # -- who may decide -------------------------------------------------------------------------
 
-    def role(self, user: str) -> str:
-        return "admin" if user in self.settings.admins else "staff"
+    def principal(self, session: Session, user: str) -> Principal:
+        """Who is writing: an admin (DRAFTBOT_ADMINS), a supervisor (has a team), else staff."""
+        return access.chat_principal(session, user, admins=self.settings.admins)
 
-    def decider(self, user: str) -> Decider:
-        return Decider(user=user, role=self.role(user), surface="chat")
+    def decider(self, session: Session, user: str, surface: str = "chat") -> Decider:
+        """`surface`: "card" for a tap on a card's button, "chat" for a text command."""
+        return Decider.of(self.principal(session, user), surface)
 
-    def may_decide(self, draft: Draft, user: str) -> bool:
+    def may_decide(self, session: Session, draft: Draft, user: str) -> bool:
         """The rule every surface shares (`DraftDecisions.may_decide`)."""
-        return self.decisions.may_decide(draft, self.decider(user))
+        return self.decisions.may_decide(draft, self.decider(session, user))
 
-    def _decidable(self, user: str) -> ColumnElement[bool]:
-        """The drafts `user` may decide, as a WHERE clause."""
-        if user in self.settings.admins:
-            return true()
-        if not self.settings.approvers or user in self.settings.approvers:
-            return or_(Draft.assignee == user, Draft.assignee.is_(None))
-        return Draft.assignee == user
+    def _decidable(self, session: Session, user: str) -> ColumnElement[bool]:
+        """The drafts offered to `user` in lists, as a WHERE clause."""
+        return access.decidable_drafts(self.principal(session, user), self.settings.approvers)
 
     # -- shared by cards and commands -----------------------------------------------------------
 

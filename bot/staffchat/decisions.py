@@ -19,8 +19,19 @@ from bot.drafts.lifecycle import OPEN, Status
 from bot.errors import EmptyText, NotAllowed, TransitionError
 from bot.staffchat.chat import AppChat
 from bot.staffchat.commands import HELP, Command, parse_command
-from bot.staffchat.texts import not_yours, outcome_of, why_not
-from bot.wecom.cards import APPROVE, EDIT, REJECT, WARNING_NAMES, customer_label, cut, manual_hint, parse_button_key
+from bot.staffchat.texts import not_yours, outcome_of, send_from_sidebar, why_not
+from bot.wecom.cards import (
+    APPROVE,
+    EDIT,
+    REJECT,
+    SIDEBAR_ONLY,
+    WARNING_NAMES,
+    customer_label,
+    cut,
+    manual_hint,
+    parse_button_key,
+    sidebar_only,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +69,7 @@ class Decisions(AppChat):
         if draft is None:
             self._reply(user, "这条草稿已不存在。")
             return
-        if not self.may_decide(draft, user):
+        if not self.may_decide(session, draft, user):
             log.warning("card tap %s by %s refused: not theirs to decide", click.action, user)
             self._reply(user, not_yours(draft))
             return
@@ -119,11 +130,16 @@ class Decisions(AppChat):
         self, session: Session, draft: Draft, user: str, text: str | None, now: datetime, *, from_card: bool = False
     ) -> None:
         who = customer_label(draft)
+        if sidebar_only(draft) and draft.status in (*OPEN, Status.APPROVED):  # the server cannot send it: say so, decide nothing
+            self._clear_edit(session, user, draft.id)
+            self._reply(user, send_from_sidebar(draft, self.settings.public_url))
+            return
         if draft.status == Status.NEEDS_MANUAL and text is None:
             self._reply(user, f"{who} 这条需要你来写回复：点 写回复，或回复 改 #{draft.id} 新内容。")
             return
         try:
-            changed = self.decisions.approve(session, draft, by=self.decider(user), text=text, now=now)
+            changed = self.decisions.approve(session, draft, by=self.decider(session, user, "card" if from_card else "chat"),
+                                             text=text, now=now)
         except NotAllowed:
             self._reply(user, not_yours(draft))
             return
@@ -148,7 +164,8 @@ class Decisions(AppChat):
     def _reject(self, session: Session, draft: Draft, user: str, now: datetime, *, from_card: bool = False) -> None:
         who = customer_label(draft)
         try:
-            changed = self.decisions.reject(session, draft, by=self.decider(user), reason=REJECT_REASON, now=now)
+            changed = self.decisions.reject(session, draft, by=self.decider(session, user, "card" if from_card else "chat"),
+                                            reason=REJECT_REASON, now=now)
         except NotAllowed:
             self._reply(user, not_yours(draft))
             return
@@ -167,6 +184,9 @@ class Decisions(AppChat):
         who = customer_label(draft)
         if draft.status not in (*OPEN, Status.SEND_FAILED):
             self._reply(user, why_not(draft, None))
+            return
+        if sidebar_only(draft):  # edited in the sidebar, where it is inserted
+            self._reply(user, send_from_sidebar(draft, self.settings.public_url))
             return
         request = session.get(EditRequest, user)
         if request is None:
@@ -188,7 +208,7 @@ class Decisions(AppChat):
             if draft is None:
                 self._reply(user, f"没有编号 #{command.draft_id} 的草稿。")
                 return None
-            if not self.may_decide(draft, user):
+            if not self.may_decide(session, draft, user):
                 self._reply(user, not_yours(draft))
                 return None
             return draft
@@ -205,7 +225,7 @@ class Decisions(AppChat):
         return drafts[0]
 
     def _open_drafts(self, session: Session, user: str, *, limit: int) -> list[Draft]:
-        query = (select(Draft).where(Draft.status.in_([s.value for s in OPEN]), self._decidable(user))
+        query = (select(Draft).where(Draft.status.in_([s.value for s in OPEN]), self._decidable(session, user))
                  .order_by(Draft.id.desc()).limit(limit))
         return list(session.scalars(query))
 
@@ -215,7 +235,7 @@ class Decisions(AppChat):
             self._reply(user, "没有待处理的草稿。")
             return
         total = session.scalar(select(func.count()).select_from(Draft)
-                               .where(Draft.status.in_([s.value for s in OPEN]), self._decidable(user))) or 0
+                               .where(Draft.status.in_([s.value for s in OPEN]), self._decidable(session, user))) or 0
         lines = [heading or f"待处理 {total} 条（新的在前）："]
         for draft in drafts:
             said = cut(draft.message_text or "（非文字消息）", 12)
@@ -235,6 +255,8 @@ class Decisions(AppChat):
         else:
             body = f"草稿：\n{draft.final_text or draft.original_text}"
             actions = f"回复 发 #{draft.id} 发送 / 改 #{draft.id} 新内容 / 不发 #{draft.id}"
+        if sidebar_only(draft):
+            actions = f"{SIDEBAR_ONLY} / 回复 不发 #{draft.id}"
         state = "" if draft.status in OPEN else f"（{outcome_of(draft) or '已批准'}）"
         notes = "".join(f"\n提醒：{WARNING_NAMES.get(w['code'], w['code'])}（{w['reason']}）" for w in warnings)
         about = f"\n意图：{self.intent_name(draft.intent)}" if draft.intent else ""
@@ -251,7 +273,7 @@ class Decisions(AppChat):
             session.delete(request)
             return None, True
         draft = session.get(Draft, request.draft_id, with_for_update=True, populate_existing=True)
-        if draft is None or not self.may_decide(draft, user):
+        if draft is None or not self.may_decide(session, draft, user):
             session.delete(request)
             return None, False
         return draft, False

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.db.models import Card, Draft, Message
 from bot.drafts.lifecycle import OPEN
 from bot.errors import WeComError
+from bot.services.decisions import WORKER, record_decision
 from bot.staffchat.chat import AppChat
 from bot.staffchat.texts import EXPIRED, NOT_SENT, outcome_of, outcome_reason
 from bot.wecom.cards import card_update, customer_label, cut, draft_card
@@ -114,5 +115,6 @@ class Notifications(AppChat):
         self._notify_text(admins, content)
         draft.escalated_at = now
         draft.updated_at = now
+        record_decision(session, draft, by=WORKER, action="escalated", now=now, detail={"to": admins, "waited_minutes": waited})
         log.info("urgent draft %s escalated to %s after %d min", draft.id, ", ".join(admins), waited)
 

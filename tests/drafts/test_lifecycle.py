@@ -3,7 +3,8 @@ from datetime import datetime, timezone
 import pytest
 
 from bot.db.models import Draft
-from bot.drafts.lifecycle import Approval, Status, approved_reply, check_may_decide, check_rejectable, plan_approval
+from bot.drafts.access import Principal, check_may_decide
+from bot.drafts.lifecycle import Approval, Status, approved_reply, check_rejectable, plan_approval
 from bot.errors import EmptyText, NotAllowed, TransitionError
 
 
@@ -58,12 +59,17 @@ def test_empty_text_is_refused() -> None:
         plan_approval(draft(Status.PENDING), "  ")
 
 
-def test_staff_decide_their_own_or_unassigned_drafts_admins_all() -> None:
-    check_may_decide(draft(Status.PENDING), user="a", role="staff")
-    check_may_decide(draft(Status.PENDING, assignee="a"), user="a", role="staff")
-    check_may_decide(draft(Status.PENDING, assignee="a"), user="boss", role="admin")
+def test_staff_decide_their_own_or_unassigned_drafts_supervisors_their_teams_admins_all() -> None:
+    check_may_decide(draft(Status.PENDING), Principal("a", "staff"))
+    check_may_decide(draft(Status.PENDING, assignee="a"), Principal("a", "staff"))
+    check_may_decide(draft(Status.PENDING, assignee="a"), Principal("boss", "admin"))
+    check_may_decide(draft(Status.PENDING, assignee="a"), Principal("lead", "supervisor", frozenset({"a"})))
     with pytest.raises(NotAllowed, match="^草稿 7 已分配给 a$"):
-        check_may_decide(draft(Status.PENDING, assignee="a"), user="b", role="staff")
+        check_may_decide(draft(Status.PENDING, assignee="a"), Principal("b", "staff"))
+    with pytest.raises(NotAllowed, match="^草稿 7 已分配给 a$"):
+        check_may_decide(draft(Status.PENDING, assignee="a"), Principal("lead", "supervisor", frozenset({"c"})))
+    with pytest.raises(NotAllowed, match="接入令牌"):
+        check_may_decide(draft(Status.PENDING), Principal("pipe", "intake"))
 
 
 def test_sent_drafts_cannot_be_rejected_and_rejecting_twice_is_a_no_op() -> None:

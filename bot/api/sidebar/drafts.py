@@ -36,15 +36,17 @@ import logging
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from bot.api.deps import RuntimeDep, SessionDep
 from bot.api.schemas import DraftOut, RejectIn
 from bot.api.sidebar.auth import SidebarUser, SidebarUserDep, SidebarWriterDep
 from bot.db.models import Draft
-from bot.drafts.lifecycle import OPEN, Status, may_see
+from bot.drafts.access import STAFF, Principal, may_see
+from bot.drafts.lifecycle import OPEN, Status
 from bot.errors import NotAllowed, TransitionError
+from bot.services.access import visible_drafts
 from bot.services.decisions import Decider
 from bot.wiring import Runtime
 
@@ -52,7 +54,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["sidebar"])
 
 CHANNEL = "archive"
-ROLE = "staff"  # see the module docstring: the sidebar is the person's own chat
 SHOWN = (*OPEN, Status.APPROVED)  # approved archive drafts wait for someone to insert them
 
 
@@ -75,13 +76,18 @@ def _out(runtime: Runtime, session: Session, draft: Draft) -> DraftOut:
     return DraftOut.of(draft, _checks(runtime, session, draft), names=runtime.pipeline.intent_name)
 
 
+def _principal(user: SidebarUser) -> Principal:
+    """Everyone acts with the staff rule here: see the module docstring (the sidebar is the person's own chat)."""
+    return Principal(user.user_id, STAFF)
+
+
 def _decider(user: SidebarUser) -> Decider:
-    return Decider(user=user.user_id, role=ROLE, surface="sidebar")
+    return Decider.of(_principal(user), "sidebar")
 
 
 def _load(session: Session, draft_id: int, user: SidebarUser) -> Draft:
     draft = session.get(Draft, draft_id, with_for_update=True)
-    if draft is None or not may_see(draft, user=user.user_id, role=ROLE):
+    if draft is None or not may_see(draft, _principal(user)):
         raise HTTPException(404, f"找不到草稿 {draft_id}（可能不归你处理）")
     if draft.channel != CHANNEL:
         raise HTTPException(409, f"草稿 {draft_id} 不是你单聊里的消息（渠道 {draft.channel}）：请到原渠道回复")
@@ -98,7 +104,7 @@ def sidebar_drafts(
         select(Draft)
         .where(Draft.channel == CHANNEL, Draft.customer_id == customer_id,
                Draft.status.in_([s.value for s in SHOWN]),
-               or_(Draft.assignee.is_(None), Draft.assignee == user.user_id))
+               visible_drafts(_principal(user)))
         .order_by(Draft.id.desc())
         .limit(20)
     )

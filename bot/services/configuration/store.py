@@ -26,6 +26,7 @@ from bot.nlu.intents import Intent, intents_from
 from bot.persona.lint import Problem, lint
 from bot.persona.render import Renderer
 from bot.persona.styles import PersonaBook, personas_from
+from bot.services import audit
 from bot.services.configuration.files import INTENTS, PERSONAS, ConfigFiles
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def ensure_initial(session: Session, settings: Settings, now: datetime) -> Confi
             _activate(session, version, now)
             _audit(session, now, SYSTEM_AUTHOR, "initial", 1, {
                 "source": [str(settings.intents_dir), str(settings.personas_dir)], "digest": version.digest,
-            })
+            }, surface="worker")
             session.commit()
             log.info("configuration version 1 created from %s and %s", settings.intents_dir, settings.personas_dir)
             return version
@@ -175,6 +176,7 @@ def publish(
     settings: Settings | None = None,
     action: str = "publish",
     evaluation: Evaluation | None = None,
+    surface: str = "cli",
 ) -> PublishResult:
     """Check, store as the next version, activate, audit (commits). Raises ConfigRefused.
 
@@ -219,7 +221,7 @@ def publish(
             "accuracy": evaluation["accuracy"], "active_accuracy": figures["active_accuracy"],
             "shared_accuracy": comparison.accuracy, "active_shared_accuracy": comparison.active_accuracy,
             "forced": forced, "warnings": len(warnings),
-        })
+        }, surface=surface)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -243,7 +245,8 @@ def version_evaluation(session: Session, version: ConfigVersion, settings: Setti
     return figures
 
 
-def rollback(session: Session, number: int, author: str, now: datetime, *, settings: Settings | None = None) -> ConfigVersion:
+def rollback(session: Session, number: int, author: str, now: datetime, *, settings: Settings | None = None,
+             surface: str = "cli") -> ConfigVersion:
     """Make an earlier version active again (commits).
 
     The obligation gate runs here too: an older version passed it against the messages of its day (or
@@ -257,7 +260,8 @@ def rollback(session: Session, number: int, author: str, now: datetime, *, setti
         raise ConfigRefused([f"version {number} is already active"])
     _guard(session, files_of(version), settings or Settings(), live=current)
     _activate(session, version, now)
-    _audit(session, now, author, "rollback", number, {"previous": current.number if current else None, "digest": version.digest})
+    _audit(session, now, author, "rollback", number, {"previous": current.number if current else None, "digest": version.digest},
+           surface=surface)
     session.commit()
     log.info("configuration rolled back to version %d by %s", number, author)
     return version
@@ -288,8 +292,11 @@ def _activate(session: Session, version: ConfigVersion, now: datetime) -> None:
     session.flush()
 
 
-def _audit(session: Session, now: datetime, actor: str, action: str, number: int | None, detail: dict[str, Any]) -> None:
-    session.add(AuditLog(at=now, actor=actor, action=action, version=number, detail=detail))
+def _audit(session: Session, now: datetime, actor: str, action: str, number: int | None, detail: dict[str, Any], *,
+           surface: str) -> None:
+    audit.record(session, actor=actor, role="system" if actor == SYSTEM_AUTHOR else "admin", surface=surface,
+                 action=action, subject=f"config:v{number}" if number is not None else "config", version=number,
+                 detail=detail, now=now)
 
 
 # ----- checking --------------------------------------------------------------------------------
