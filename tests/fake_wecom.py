@@ -23,6 +23,8 @@ and script it over HTTP (JSON bodies, JSON answers):
                                   for externalcontact/get (tags as names; the fake makes WeCom's tag objects)
     GET  /_fake/calls[?endpoint=kf/send_msg]   the recorded calls (list)
     GET  /_fake/deliveries                     the accepted kf/send_msg sends (list)
+    POST /_fake/group_chat        {chat_id, owner, staff={userid: name}, customers=[external_userid], name=""}
+                                  for externalcontact/groupchat/get
     POST /_fake/fail              {endpoint, times=1, mode="http500"|"errcode-1"|"hang", seconds=5}
     POST /_fake/expire_tokens     every issued access_token now answers 42001
     POST /_fake/oauth_code        {code, userid, reusable=false}
@@ -48,6 +50,8 @@ parsed JSON body, time, and the scripted failure if one was applied):
                                         follow_user: [{userid, remark, description, createtime,
                                         tags: [{group_name, tag_name, tag_id, type: 1}]}]} of a scripted contact;
                                        unknown: 84061 "not external contact"; missing external_userid: 40058
+    POST externalcontact/groupchat/get {chat_id}: {group_chat: {chat_id, name, owner, member_list: [{userid, type, name}]}}
+                                       of a scripted group; unknown: 40050
     POST message/send                  {"msgid": "m<n>", "response_code": "rc<n>"}; just recorded
     POST message/update_template_card  once per response_code
     GET  auth/getuserinfo?code=        {"userid": ...} for add_oauth_code codes, else 40029 "invalid code";
@@ -138,6 +142,7 @@ class FakeState:
         self._oauth: dict[str, tuple[str, bool]] = {}
         self._kf_customers: dict[str, dict] = {}
         self._contacts: dict[str, dict] = {}
+        self._group_chats: dict[str, dict] = {}
         self._used_response_codes: set[str] = set()
         self._counter = 0
         self.page_size = self._default_page_size
@@ -201,6 +206,16 @@ class FakeState:
                                      "gender": 0},
                 "follow_user": followers,
             }
+
+    def add_group_chat(self, chat_id: str, owner: str, *, staff: dict[str, str] | None = None,
+                       customers: Iterable[str] = (), name: str = "") -> None:
+        """Script a customer group for externalcontact/groupchat/get: `staff` userid -> name (type 1), `customers` (type 2)."""
+        members = [{"userid": userid, "type": 1, "name": member_name, "join_time": 0, "join_scene": 1}
+                   for userid, member_name in (staff or {owner: owner}).items()]
+        members += [{"userid": userid, "type": 2, "name": "", "join_time": 0, "join_scene": 1} for userid in customers]
+        with self._lock:
+            self._group_chats[chat_id] = {"chat_id": chat_id, "name": name, "owner": owner, "create_time": 0,
+                                          "member_list": members, "admin_list": []}
 
     def fail_next(self, endpoint: str, times: int = 1, mode: str = "http500", seconds: float = 5.0) -> None:
         if mode not in FAILURE_MODES and _scripted_errcode(mode) is None:
@@ -360,6 +375,12 @@ class FakeState:
             return _err(84061, "not external contact")
         return _Answer(body={**OK, **copy.deepcopy(contact)})
 
+    def _group_chat(self, query: dict[str, str], body: dict) -> _Answer:
+        group = self._group_chats.get(str(body.get("chat_id") or ""))
+        if group is None:
+            return _err(40050, "chatid不存在")
+        return _Answer(body={**OK, "group_chat": copy.deepcopy(group)})
+
     def _message_send(self, query: dict[str, str], body: dict) -> _Answer:
         n = self._next()
         return _Answer(body={**OK, "invaliduser": "", "msgid": f"m{n}", "response_code": f"rc{n}"})
@@ -404,6 +425,9 @@ class FakeState:
                                      gender=int(body.get("gender", 0)), unionid=body.get("unionid", ""))
             elif (method, action) == ("POST", "external_contact"):
                 self.add_external_contact(body["external_userid"], body["name"], follow_user=body.get("follow_user") or [])
+            elif (method, action) == ("POST", "group_chat"):
+                self.add_group_chat(body["chat_id"], body["owner"], staff=body.get("staff"),
+                                    customers=body.get("customers") or [], name=body.get("name", ""))
             elif (method, action) == ("POST", "expire_tokens"):
                 self.expire_tokens()
             elif (method, action) == ("POST", "oauth_code"):
@@ -425,6 +449,7 @@ _ROUTES = {
     ("POST", "kf/send_msg"): FakeState._send_msg,
     ("POST", "kf/customer/batchget"): FakeState._customer_batchget,
     ("GET", "externalcontact/get"): FakeState._external_contact,
+    ("POST", "externalcontact/groupchat/get"): FakeState._group_chat,
     ("POST", "message/send"): FakeState._message_send,
     ("POST", "message/update_template_card"): FakeState._update_template_card,
     ("GET", "auth/getuserinfo"): FakeState._getuserinfo,
@@ -565,6 +590,9 @@ class FakeWeCom:
 
     def add_external_contact(self, external_userid: str, name: str, **kwargs: Any) -> None:
         self.state.add_external_contact(external_userid, name, **kwargs)
+
+    def add_group_chat(self, chat_id: str, owner: str, **kwargs: Any) -> None:
+        self.state.add_group_chat(chat_id, owner, **kwargs)
 
     def fail_next(self, endpoint: str, times: int = 1, mode: str = "http500", seconds: float = 5.0) -> None:
         self.state.fail_next(endpoint, times, mode, seconds)

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from bot.api.deps import RuntimeDep
+from bot.services.archive import archive_health
 from bot.services.configuration import active
 from bot.db.queue import pending_count
 
@@ -23,6 +24,7 @@ def healthz(runtime: RuntimeDep) -> JSONResponse:
             session.execute(text("SELECT 1"))
             pending = pending_count(session)
             version = active(session)
+            archive = archive_health(session, now=runtime.clock()) if runtime.settings.archive_configured else None
     except Exception as exc:
         return JSONResponse({"status": "error", "database": f"{type(exc).__name__}"}, status_code=503)
     return JSONResponse(
@@ -35,6 +37,8 @@ def healthz(runtime: RuntimeDep) -> JSONResponse:
             "wecom_kf": runtime.kf_client is not None,
             "jobs_pending": pending,
             "config_version": version.number if version else None,
+            "wecom_archive": archive is not None,
+            **({"archive": archive, "problems": archive["problems"]} if archive is not None else {}),
         }
     )
 

@@ -51,6 +51,8 @@ class DraftOut(BaseModel):
     corrected_intent: str | None = None
     corrected_by: str | None = None
     answer_id: str | None = None  # the brand answer (intents/<intent>.yml `answers:`) the draft says
+    room_id: str | None = None  # a customer group's draft (chat archive): the group it answers in
+    group: bool = False  # a group draft: it goes out only from the sidebar inside that group
     created_at: datetime
 
     @classmethod
@@ -60,12 +62,12 @@ class DraftOut(BaseModel):
         `names` gives an intent's display name (`Pipeline.intent_name`); without it `intent_name` is the id.
         """
         fields = {name: getattr(draft, name) for name in cls.model_fields
-                  if name not in ("text", "checks", "intent_name", "intent_names", "intents")}
+                  if name not in ("text", "checks", "intent_name", "intent_names", "intents", "group")}
         name = names or (lambda intent: intent or "")
         answered = list(draft.intents or ([draft.intent] if draft.intent else []))
         mentioned = [*answered, draft.corrected_intent, *(pair[0] for pair in draft.runners_up or [] if pair)]
         return cls(text=draft.original_text, checks=checks or [], intent_name=name(draft.intent) if draft.intent else None,
-                   intents=answered,
+                   intents=answered, group=bool(draft.room_id),
                    intent_names={i: name(i) for i in mentioned if isinstance(i, str) and i}, **fields)
 
 

@@ -2,7 +2,10 @@
 
 The draft card is a `button_interaction` template card: who wrote, what they wrote, intent and
 persona, the draft cut to WeCom's display limits, and buttons 发送 / 修改 / 不发 whose keys come
-back as the EventKey of a `template_card_event` callback. Everything here is pure: it builds JSON.
+back as the EventKey of a `template_card_event` callback. A draft of a staff member's own chat or a
+customer group (channel archive) can only be sent by them from the chat sidebar: its card says
+"在与客户的聊天里打开侧边栏发送" (linked to the sidebar on that draft) instead of a 发送 button, and
+keeps 不发. Everything here is pure: it builds JSON.
 """
 
 from __future__ import annotations
@@ -114,6 +117,20 @@ def sidebar_url(public_url: str, draft_id: int) -> str:
     return f"{public_url.rstrip('/')}/sidebar?draft={draft_id}"
 
 
+SIDEBAR_ONLY = "在与客户的聊天里打开侧边栏发送"  # what a card says instead of 发送 for a draft only the sidebar can send
+SIDEBAR_CHANNEL = "archive"  # staff's own chats and customer groups: the server cannot send, the staff member inserts
+
+
+def sidebar_only(draft: object) -> bool:
+    """True for a draft of the staff member's own chat or a customer group: only they can send it, from the sidebar."""
+    return getattr(draft, "channel", None) == SIDEBAR_CHANNEL
+
+
+def is_group(draft: object) -> bool:
+    """True for a draft answering in a customer group (客户群)."""
+    return bool(getattr(draft, "room_id", None))
+
+
 # Short Chinese names of the flags and checks a draft can carry (their full reasons come with 全文).
 WARNING_NAMES = {
     "marketing": "营销内容",
@@ -141,8 +158,11 @@ def draft_card(draft: CardDraft, *, userid: str, agentid: str | int, public_url:
     `intent_name` is what staff call the intent (its display name, 退款退货); the id shows without one.
     """
     manual = draft.status == "needs_manual"
-    who = customer_label(draft)
-    if manual:
+    only_sidebar = sidebar_only(draft)
+    who = customer_label(draft) + ("（客户群）" if is_group(draft) else "")
+    if manual and only_sidebar:
+        body = f"需人工回复：{manual_hint(draft)}。请{SIDEBAR_ONLY}或直接回复客户"
+    elif manual:
         body = f"需人工回复：{manual_hint(draft)}。点 写回复，再把要回复的内容发给我"
     else:
         body = f"草稿：{draft.original_text}"
@@ -157,9 +177,15 @@ def draft_card(draft: CardDraft, *, userid: str, agentid: str | int, public_url:
     answer_id = getattr(draft, "answer_id", None)  # the brand answer the draft says, so staff see where a fact came from
     if answer_id:
         horizontal.insert(-1, _item("答案", answer_id))
+    if only_sidebar:  # the server cannot send it: say where it is sent from, before anything the list may cut
+        send = _item("发送", SIDEBAR_ONLY)
+        if public_url:
+            send = {"type": 1, **send, "url": sidebar_url(public_url, draft.id)}
+        horizontal.insert(2, send)
     card: dict = {
         "card_type": "button_interaction",
-        "source": {"desc": cut("紧急·待审回复" if draft.urgent else "待审回复", SOURCE_DESC_MAX), "desc_color": 2 if draft.urgent else 0},
+        "source": {"desc": cut(("紧急·" if draft.urgent else "") + ("群聊·" if is_group(draft) else "") + "待审回复", SOURCE_DESC_MAX),
+                   "desc_color": 2 if draft.urgent else 0},
         "main_title": {
             "title": cut(f"{who}：{draft.message_text or '（非文字消息）'}", TITLE_MAX),
             "desc": cut(f"意图 {intent_name or draft.intent or '未识别'} · 人设 {draft.persona}", TITLE_DESC_MAX),
@@ -168,11 +194,12 @@ def draft_card(draft: CardDraft, *, userid: str, agentid: str | int, public_url:
     }
     if public_url:
         url = sidebar_url(public_url, draft.id)
-        horizontal.append({"type": 1, "keyname": "网页", "value": "打开草稿", "url": url})
+        if not only_sidebar:  # a sidebar-only card links it in its 发送 line already
+            horizontal.append({"type": 1, "keyname": "网页", "value": "打开草稿", "url": url})
         card["card_action"] = {"type": 1, "url": url}
     card["horizontal_content_list"] = horizontal[:HORIZONTAL_ITEMS_MAX]
     card["task_id"] = task_id(draft.id, userid)
-    card["button_list"] = _buttons(draft.id, manual=manual)
+    card["button_list"] = _buttons(draft.id, manual=manual, sidebar=only_sidebar)
     return {
         "touser": userid,
         "msgtype": "template_card",
@@ -188,7 +215,9 @@ def _item(keyname: str, value: str) -> dict:
     return {"keyname": cut(keyname, KEYNAME_MAX), "value": cut(value, VALUE_MAX)}
 
 
-def _buttons(draft_id: int, *, manual: bool) -> list[dict[str, object]]:
+def _buttons(draft_id: int, *, manual: bool, sidebar: bool = False) -> list[dict[str, object]]:
+    if sidebar:  # sent only by the staff member from the chat sidebar: no button that would merely record an approval
+        return [{"text": "不发", "style": 2, "key": button_key(REJECT, draft_id)}]
     shown: list[tuple[str, int, str]] = [] if manual else [("发送", 1, APPROVE)]  # (text, style, action)
     shown += [("写回复" if manual else "修改", 2, EDIT), ("不发", 2, REJECT)]
     return [{"text": cut(text, BUTTON_TEXT_MAX), "style": style, "key": button_key(action, draft_id)} for text, style, action in shown]
