@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ctypes
 import json
 import os
 import secrets
@@ -72,6 +73,12 @@ class ArchiveScript:
         """The call-th GetChatData of a process (0-based) returns `code`."""
         self.lines.append(f"error {call} {code}")
         self.save()
+
+    def fail_next(self, library: Path, *codes: int) -> None:
+        """The next GetChatData calls of this process return `codes`, one each (the library counts its calls)."""
+        made = ctypes.CDLL(str(library)).FakeCalls()
+        for offset, code in enumerate(codes):
+            self.fail(made + offset, code)
 
     def delay(self, milliseconds: int) -> None:
         self.lines = [line for line in self.lines if not line.startswith("delay ")] + [f"delay {milliseconds}"]
