@@ -23,6 +23,8 @@ from bot.persona.styles import PersonaBook
 FALLBACK_TEMPLATE = "fallback.j2"
 _VARIATION = re.compile(r"^v\d+$")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# How a part may open ("收到。", "好的，", "您好，"): said once, by the first part of a reply to several questions.
+_OPENER = re.compile(r"^(?:您好|你好|好的|好嘞|好呀|好哒|收到|哈喽|嗨|在的|没问题)[，,。.!！~～\s]*")
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,8 @@ class Renderer:
         """One reply to several questions: each (intent, context)'s variation body in turn, one greeting and sign-off.
 
         Each part is the body of the persona's template for its intent (the chosen `vN` block, with
-        its answer when the body does not say it); the bodies are joined under the persona's
+        its answer when the body does not say it; after the first, without an opener such as
+        "收到。"); the bodies are joined under the persona's
         `base.j2` (greeting, sign-off) as if they were one template's body. The first part names
         the template and variation the draft records.
         """
@@ -169,6 +172,8 @@ class Renderer:
             except Exception as exc:  # a template from admins' hands may raise anything
                 raise RenderError(f"{where}: {type(exc).__name__}: {exc}") from exc
             body = _BLANK_LINES.sub("\n", body).strip()
+            if bodies:
+                body = _OPENER.sub("", body, count=1) or body
             answer = context.get("answer")
             if isinstance(answer, str) and answer and answer not in body:
                 body = f"{body}\n{answer}".strip()
