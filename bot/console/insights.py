@@ -56,6 +56,7 @@ class Figures:
     fallback: int = 0
     opt_outs: int = 0
     send_failures: int = 0
+    answered_manually: int = 0  # the staff member wrote the customer themselves instead (chat archive)
     waits: list[float] = field(default_factory=list)  # seconds from draft to decision
 
     @property
@@ -203,6 +204,8 @@ def _count(figures: Figures, row: DraftRow) -> None:
         figures.send_failures += 1
     if row.status in OPEN:
         figures.pending += 1
+    if row.status == Status.ANSWERED_MANUALLY:
+        figures.answered_manually += 1
     if row.status == Status.REJECTED:
         figures.rejected += 1
     elif row.approved_by:

@@ -119,6 +119,7 @@ class Item:
     corrected_intent: str | None = None
     corrected_by: str | None = None
     times: int = 1  # drafts in the section with the same message
+    manual: bool = False  # the staff member wrote the customer themselves instead of sending the draft (chat archive)
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,9 @@ def inbox(session: Session, files: ConfigFiles) -> Inbox:
     edited = [
         (draft, edit_ratio(draft.original_text, draft.final_text or ""))
         for draft in session.scalars(
-            select(Draft).where(
-                Draft.approved_by.is_not(None), Draft.status != Status.REJECTED, Draft.final_text.is_not(None),
+            select(Draft).where(  # approved with another text, or answered by the staff member by hand (chat archive)
+                or_(Draft.approved_by.is_not(None), Draft.status == Status.ANSWERED_MANUALLY),
+                Draft.status != Status.REJECTED, Draft.final_text.is_not(None),
                 Draft.original_text != "", Draft.final_text != Draft.original_text,
             ).order_by(Draft.id.desc()).limit(SCANNED)
         )
@@ -217,6 +219,7 @@ def _item(draft: Draft, edit: float | None, catalog: IntentCatalog) -> Item:
         suggested=next((name for name in choices if name in catalog.descriptions), None),
         template=template_of(draft), original_text=draft.original_text, final_text=draft.final_text, ratio=edit,
         corrected_intent=draft.corrected_intent, corrected_by=draft.corrected_by,
+        manual=draft.status == Status.ANSWERED_MANUALLY,
     )
 
 

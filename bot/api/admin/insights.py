@@ -25,6 +25,7 @@ from bot.console.charts import dashboard_charts
 from bot.console.insights import DEFAULT_DAYS, PERIODS, dashboard, format_duration, format_rate, parse_period
 from bot.db.accounts import ConsoleUser
 from bot.nlu.intents import FALLBACK, FALLBACK_NAME
+from bot.services.archive import archive_health
 from bot.wiring import Runtime
 
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
@@ -48,6 +49,13 @@ def _local_time(runtime: Runtime) -> Callable[[datetime], str]:
     return local_time
 
 
+def _archive_problems(runtime: Runtime, session: Session) -> list[str]:
+    """What needs the admins about the chat archive (a missing key version, a failing pull); [] when it is off."""
+    if not runtime.settings.archive_configured:
+        return []
+    return list(archive_health(session, now=runtime.clock())["problems"])
+
+
 @router.get("", response_class=HTMLResponse)
 def dashboard_page(request: Request, runtime: RuntimeDep, session: SessionDep, user: AdminDep, days: str | None = None) -> HTMLResponse:
     """Figures for the last 7, 30 or 90 days (30 by default); another period is a 400 showing the default."""
@@ -58,7 +66,7 @@ def dashboard_page(request: Request, runtime: RuntimeDep, session: SessionDep, u
         chosen = DEFAULT_DAYS
     board = dashboard(session, now=runtime.clock(), days=chosen, zone=ZoneInfo(runtime.settings.timezone))
     return page(request, runtime, session, user, "dashboard.html", status_code=400 if error else 200,
-                board=board, periods=PERIODS, error=error, charts=dashboard_charts(board.daily), labels=_labels(runtime),
+                board=board, archive_problems=_archive_problems(runtime, session), periods=PERIODS, error=error, charts=dashboard_charts(board.daily), labels=_labels(runtime),
                 answers=answer_usage(session, since=board.since, until=board.until),
                 rate=format_rate, duration=format_duration, local_time=_local_time(runtime))
 
