@@ -273,3 +273,18 @@ def test_a_visitor_compares_personas_on_a_phone_in_another_time_zone(browser, se
     page.screenshot(path=str(SCREENSHOTS / "demo-phone-persona.png"), full_page=True)
     context.close()
     assert problems == []
+
+
+def test_a_message_asking_two_things_gets_one_draft_naming_both(page, server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url + "/")
+    page.get_by_test_id("customer-name").fill("阿青")
+    page.get_by_test_id("customer-input").fill("我的快递到哪了？另外最近有什么优惠活动吗")
+    page.get_by_test_id("customer-send").click()
+    card = page.get_by_test_id("draft-card").filter(has_text="我的快递到哪了")
+    expect(card).to_have_count(1)
+    expect(card.get_by_test_id("draft-intent")).to_have_text("订单进度 + 优惠活动")  # both, the primary first
+    expect(card.get_by_test_id("draft-text")).to_have_value(re.compile(r"^阿青"))  # the name the customer gave
+    [draft] = conversation(server, customer_id(page))["drafts"]
+    assert draft["intents"] == ["order_status", "promotion_inquiry"] and draft["marketing"] is True
