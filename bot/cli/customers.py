@@ -51,11 +51,14 @@ def export(
     from bot.wiring import system_clock
 
     channel, customer_id = _checked(channel, customer_id)
-    _, sessions = _database()
-    with sessions() as session:
-        data = export_customer(session, channel, customer_id, actor=_operator(), role="admin", surface="cli",
-                               now=system_clock())
-        session.commit()
+    engine, sessions = _database()
+    try:
+        with sessions() as session:
+            data = export_customer(session, channel, customer_id, actor=_operator(), role="admin", surface="cli",
+                                   now=system_clock())
+            session.commit()
+    finally:
+        engine.dispose()
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     held = "，".join(f"{key} {n}" for key, n in counts(data).items())
     if out_file is None:
@@ -84,10 +87,13 @@ def delete(
     channel, customer_id = _checked(channel, customer_id)
     if not yes:
         typer.confirm(f"删除客户 {channel}/{customer_id} 的全部资料（消息、草稿、名称、配置中引用的原话）？不可撤销", abort=True)
-    _, sessions = _database()
-    with sessions() as session:
-        deletion = erase_customer(session, channel, customer_id, actor=_operator(), role="admin", surface="cli",
-                                  now=system_clock())
+    engine, sessions = _database()
+    try:
+        with sessions() as session:
+            deletion = erase_customer(session, channel, customer_id, actor=_operator(), role="admin", surface="cli",
+                                      now=system_clock())
+    finally:
+        engine.dispose()
     out.print(deletion.summary(), highlight=False)
     for warning in deletion.warnings:
         err.print(f"注意：{warning}", highlight=False)

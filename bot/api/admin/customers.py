@@ -45,7 +45,10 @@ def _view(runtime: Runtime, data: dict[str, Any]) -> dict[str, Any]:
     zone = runtime.settings.timezone
     messages = [{**m, "when": local_time(_parse(m["created_at"]), zone)} for m in data["messages"][-SHOWN:]]
     counts = personal_data.counts(data)
+    known_as = sorted({m["customer_name"] for m in data["messages"] if m["customer_name"]}
+                      | {d["customer_name"] for d in data["drafts"] if d["customer_name"]})
     return {"counts": counts, "opted_out": data["opt_out"]["opted_out"], "messages": list(reversed(messages)),
+            "known_as": known_as,
             "names": data["names"], "held": any(counts.values()), "more": len(data["messages"]) > SHOWN}
 
 
