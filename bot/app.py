@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from bot.api import callback, customers, demo, demo_orders, drafts, ops
+from bot.api import audit, callback, customers, demo, demo_orders, drafts, ops
 from bot.api import admin, errors, sidebar
 from bot.api.body_timeout import BodyTimeoutMiddleware
 from bot.api.errors import error_responses
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     callback_refusals(app)
     app.include_router(drafts.router, responses=error_responses(401, 403, 404, 408, 409, 422))
     app.include_router(customers.router, responses=error_responses(401, 404, 408, 422))
+    app.include_router(audit.router, responses=error_responses(401, 403, 408, 422))
     app.include_router(ops.router)
     if settings.metrics:  # off: /metrics is 404
         app.include_router(ops.metrics_router)

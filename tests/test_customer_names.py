@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot.app import create_app
+from bot.console import audit_trail
 from bot.db.models import AuditLog, Customer, Draft
 from tests.conftest import bearer, make_settings, run_jobs, runtime
 from tests.factories import FakeClock, app_text_xml, kf_event_xml, signed_callback
@@ -175,8 +176,9 @@ def test_the_audit_log_names_the_customer_beside_the_id(app: TestClient, fake: F
     assert app.post("/api/customers/kf/wmA/opt-out", json={"reason": "电话里说不要推送"}, headers=staff).status_code == 201
     with runtime(app).sessions() as session:
         entry = session.scalar(select(AuditLog).order_by(AuditLog.id.desc()))
-    assert entry.detail["what"].startswith("客户 小鱼（kf/wmA）：记录退订")
-    assert (entry.detail["customer_id"], entry.detail["customer_name"]) == ("wmA", "小鱼")
+        assert entry is not None and audit_trail.customer_label(session, entry) == "小鱼（kf/wmA）"  # as 操作记录 shows it
+    assert (entry.action, entry.channel, entry.customer_id) == ("opt_out", "kf", "wmA")
+    assert "wmA" not in str(entry.detail) and "小鱼" not in str(entry.detail)  # the redactable fields hold the customer
 
 
 def control(fake: FakeWeCom, action: str, body: dict) -> tuple[int, dict]:

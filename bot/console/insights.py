@@ -161,12 +161,16 @@ def staff_of(row: Draft | DraftRow) -> str:
     return row.approved_by or row.assignee or ""
 
 
-def dashboard(session: Session, *, now: datetime, days: int, zone: ZoneInfo) -> Dashboard:
-    """Every figure the dashboard shows for the last `days` days."""
+def dashboard(session: Session, *, now: datetime, days: int, zone: ZoneInfo,
+              people: frozenset[str] | None = None) -> Dashboard:
+    """Every figure the dashboard shows for the last `days` days; with `people` (a supervisor and their team),
+    only the drafts they handled and the opt-outs those drafts drew."""
     since = period_start(now, days, zone)
     rows = session.execute(
         select(*_COLUMNS).where(Draft.created_at >= since, Draft.created_at <= now).order_by(Draft.id)
     ).all()
+    if people is not None:
+        rows = [row for row in rows if staff_of(row) in people]
     counted = [row for row in rows if row.status != Status.SUPERSEDED]
     total = Figures()
     groups: dict[str, dict[str, Figures]] = {"intent": defaultdict(Figures), "persona": defaultdict(Figures), "staff": defaultdict(Figures)}
@@ -176,10 +180,12 @@ def dashboard(session: Session, *, now: datetime, days: int, zone: ZoneInfo) -> 
                    *(groups[name][key] for name, key in _keys(row).items())]
         for figures in targets:
             _count(figures, row)
-    customer_opt_outs, staff_opt_outs = _opt_outs(session, since, now)
+    customer_opt_outs, staff_opt_outs = _opt_outs(session, since, now, people)
     for opt_out in customer_opt_outs:
-        total.opt_outs += 1
         source = _reply_before(session, opt_out)
+        if people is not None and (source is None or staff_of(source) not in people):
+            continue
+        total.opt_outs += 1
         if source is not None:
             for name, key in _keys(source).items():
                 groups[name][key].opt_outs += 1
@@ -218,13 +224,15 @@ def _count(figures: Figures, row: DraftRow) -> None:
         figures.waits.append(max(0.0, (row.decided_at - row.created_at).total_seconds()))
 
 
-def _opt_outs(session: Session, since: datetime, until: datetime) -> tuple[list[OptOut], int]:
-    """Customer opt-outs in the period, and how many opt-outs staff recorded for customers."""
+def _opt_outs(session: Session, since: datetime, until: datetime,
+              people: frozenset[str] | None = None) -> tuple[list[OptOut], int]:
+    """Customer opt-outs in the period, and how many opt-outs staff (of `people`, when given) recorded for customers."""
     rows = list(session.scalars(
         select(OptOut).where(OptOut.opted_out.is_(True), OptOut.created_at >= since, OptOut.created_at <= until).order_by(OptOut.id)
     ))
     mine = [row for row in rows if row.recorded_by == CUSTOMER]
-    return mine, len(rows) - len(mine)
+    recorded = [row for row in rows if row.recorded_by != CUSTOMER and (people is None or row.recorded_by in people)]
+    return mine, len(recorded)
 
 
 def _reply_before(session: Session, opt_out: OptOut) -> DraftRow | None:

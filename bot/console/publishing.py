@@ -1,5 +1,5 @@
-"""What the publish, versions and audit pages show, in plain Chinese: the draft's changes as diffs,
-why a publish was refused, the list of versions and the audit trail.
+"""What the publish and versions pages show, in plain Chinese: the draft's changes as diffs, why a
+publish was refused and the list of versions (the audit trail: bot.console.audit_trail).
 
 Everything here reads; writing goes through workspace (publish, rollback, discard) and configuration.
 """
@@ -16,24 +16,10 @@ from bot import timefmt
 from bot.services import configuration
 from bot.services.configuration import ConfigFiles, ConfigRefused
 from bot.console.workspace import Workspace
-from bot.db.models import AuditLog
 from bot.services.configuration.obligations import ObligationRefused
 
-AUDIT_LIMIT = 200  # the audit page shows the newest entries; older ones stay in the database
 MAX_DIFF_LINES = 400  # a huge change (a whole new persona) is listed, not printed in full
 
-ACTIONS = {
-    "publish": "发布",
-    "import": "导入",
-    "rollback": "回滚",
-    "edit": "编辑草稿",
-    "discard": "放弃草稿",
-    "refused": "发布被拒",
-    "initial": "初始版本",
-    "inbox_dismiss": "忽略待学习消息",
-    "opt_out": "记录退订",
-    "opt_out_lifted": "解除退订",
-}
 KINDS = {"added": "新增", "removed": "删除", "changed": "修改"}
 
 
@@ -136,76 +122,3 @@ def version_rows(session: Session, timezone: str) -> list[VersionRow]:
                    files=len(v.files))
         for v in reversed(configuration.versions(session))
     ]
-
-
-# ----- the audit log ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuditRow:
-    at: str
-    actor: str
-    action: str
-    label: str
-    version: str  # "版本 3", or for draft edits the version the draft was based on
-    details: list[str]
-    badges: list[tuple[str, str]]  # (css class, text)
-
-
-def audit_rows(session: Session, timezone: str, *, action: str | None = None, limit: int = 200) -> list[AuditRow]:
-    """The newest audit entries (optionally of one action) with their details in words."""
-    return [_audit_row(entry, timezone) for entry in configuration.audit_entries(session, limit, action=action)]
-
-
-def _audit_row(entry: AuditLog, timezone: str) -> AuditRow:
-    detail = entry.detail or {}
-    lines: list[str] = []
-    badges: list[tuple[str, str]] = []
-    if detail.get("note"):
-        lines.append(f"说明：{detail['note']}")
-    if detail.get("what"):
-        lines.append(str(detail["what"]))
-    files = _files_line(detail)
-    if files:
-        lines.append(files)
-    if entry.action in ("publish", "import"):
-        if detail.get("previous") is not None:
-            lines.append(f"替换版本 {detail['previous']}")
-        lines.append(f"准确率：{percent(detail.get('active_accuracy'))} → {percent(detail.get('accuracy'))}")
-        if detail.get("shared_accuracy") is not None:
-            lines.append(f"共同意图上的准确率：{percent(detail.get('active_shared_accuracy'))} → {percent(detail['shared_accuracy'])}")
-        if detail.get("forced"):
-            badges.append(("badge-danger", "评估变差，强制发布"))
-    elif entry.action == "rollback":
-        lines.append(f"从版本 {detail.get('previous')} 回滚到版本 {entry.version}")
-    elif entry.action == "discard":
-        lines.append(f"草稿原基于版本 {detail.get('base_version')}，重新从线上版本 {detail.get('active_version')} 开始")
-    elif entry.action == "refused":
-        lines.extend(f"问题：{problem}" for problem in detail.get("problems", []))
-        figures = detail.get("evaluation") or {}
-        if figures.get("shared_accuracy") is not None:
-            lines.append(f"共同意图上的准确率：线上 {percent(figures.get('active_shared_accuracy'))}，"
-                         f"草稿 {percent(figures['shared_accuracy'])}")
-        elif figures.get("accuracy") is not None:
-            lines.append(f"准确率：线上 {percent(figures.get('active_accuracy'))}，草稿 {percent(figures['accuracy'])}")
-        badges.append(("badge-warn", "可强制发布") if detail.get("overridable") else ("badge-danger", "检查未通过"))
-    elif entry.action == "initial":
-        lines.append("由仓库里随附的意图和人设文件创建")
-    if entry.version is not None:
-        version = f"版本 {entry.version}"
-    elif detail.get("base_version") is not None:
-        version = f"草稿（基于版本 {detail['base_version']}）"
-    else:
-        version = "—"
-    return AuditRow(at=local_time(entry.at, timezone), actor=entry.actor, action=entry.action,
-                    label=ACTIONS.get(entry.action, entry.action), version=version, details=lines, badges=badges)
-
-
-def _files_line(detail: dict) -> str:
-    parts = []
-    for kind in ("added", "changed", "removed"):
-        paths = detail.get(kind) or []
-        if paths:
-            shown = "、".join(paths[:5]) + (f" 等 {len(paths)} 个" if len(paths) > 5 else "")
-            parts.append(f"{KINDS[kind]} {shown}")
-    return "文件：" + "；".join(parts) if parts else ""

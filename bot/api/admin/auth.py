@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.api.admin.common import COOKIE, COOKIE_PATH, CsrfFailed, NotAdmin, SignInRequired, sign_in_url, templates
 from bot.api.deps import RuntimeDep, SessionDep
+from bot.drafts.access import Permission, Principal, allows
 from bot.db.accounts import (
     SESSION_LIFETIME,
     claim_attempt,
@@ -63,11 +64,11 @@ def login(
     account = verify(session, user_id, password)
     if account is None:  # the recorded attempt stays: it is the failure
         return _login_page(request, next_path=next_path, user_id=user_id, error="账号或密码不正确。", status_code=401)
-    if account.role != "admin":
+    if not allows(Principal(account.user_id, account.role), Permission.READ_DASHBOARD):
         withdraw_attempt(session, attempt.id)  # the password was right: not a guess
         session.commit()
         return _login_page(request, next_path=next_path, user_id=user_id, status_code=403,
-                           error="这个账号是员工账号，不能打开管理后台。请用管理员账号登录。")
+                           error="这个账号是员工账号，不能打开管理后台。请用管理员或主管账号登录。")
     forget_failures(session, user_id, address)
     token = start_session(session, account, now=now)
     session.commit()
@@ -96,7 +97,9 @@ def install_handlers(app: FastAPI) -> None:
         return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
 
     async def not_admin(request: Request, exc: NotAdmin) -> Response:
-        return templates.TemplateResponse(request, "admin/forbidden.html", {"account": exc.user.user_id}, status_code=403)
+        return templates.TemplateResponse(request, "admin/forbidden.html",
+                                          {"account": exc.user.user_id, "role": exc.user.role, "reason": exc.reason},
+                                          status_code=403)
 
     async def csrf(request: Request, exc: CsrfFailed) -> Response:
         return HTMLResponse("表单已过期或来源不明（CSRF 校验失败）。请刷新页面后重试。", status_code=403)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from bot.api.admin.common import COOKIE_PATH, AdminDep, AdminWriterDep, page
+from bot.api.admin.common import COOKIE_PATH, AdminDep, AdminWriterDep, DashboardDep, page
 from bot import timefmt
 from bot.api.deps import RuntimeDep, SessionDep
 from bot.console import learning, workspace
@@ -26,6 +26,7 @@ from bot.console.insights import DEFAULT_DAYS, PERIODS, dashboard, format_durati
 from bot.db.accounts import ConsoleUser
 from bot.nlu.intents import FALLBACK, FALLBACK_NAME
 from bot.services.archive import archive_health
+from bot.services import access
 from bot.wiring import Runtime
 
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
@@ -57,17 +58,21 @@ def _archive_problems(runtime: Runtime, session: Session) -> list[str]:
 
 
 @router.get("", response_class=HTMLResponse)
-def dashboard_page(request: Request, runtime: RuntimeDep, session: SessionDep, user: AdminDep, days: str | None = None) -> HTMLResponse:
-    """Figures for the last 7, 30 or 90 days (30 by default); another period is a 400 showing the default."""
+def dashboard_page(request: Request, runtime: RuntimeDep, session: SessionDep, user: DashboardDep, days: str | None = None) -> HTMLResponse:
+    """Figures for the last 7, 30 or 90 days (30 by default); another period is a 400 showing the default.
+
+    A supervisor sees the figures of their team (and their own)."""
     chosen = parse_period(days)
     error = None
     if chosen is None:
         error = f"没有“{(days or '')[:20]}”这个时间范围，只能选最近 7、30 或 90 天；下面显示最近 {DEFAULT_DAYS} 天。"
         chosen = DEFAULT_DAYS
-    board = dashboard(session, now=runtime.clock(), days=chosen, zone=ZoneInfo(runtime.settings.timezone))
+    people = access.principal(session, user.user_id, user.role).people()
+    board = dashboard(session, now=runtime.clock(), days=chosen, zone=ZoneInfo(runtime.settings.timezone), people=people)
     return page(request, runtime, session, user, "dashboard.html", status_code=400 if error else 200,
                 board=board, archive_problems=_archive_problems(runtime, session), periods=PERIODS, error=error, charts=dashboard_charts(board.daily), labels=_labels(runtime),
-                answers=answer_usage(session, since=board.since, until=board.until),
+                answers=answer_usage(session, since=board.since, until=board.until) if people is None else {},
+                team=sorted(people - {user.user_id}) if people is not None else None,
                 rate=format_rate, duration=format_duration, local_time=_local_time(runtime))
 
 

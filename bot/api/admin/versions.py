@@ -1,4 +1,4 @@
-"""Publishing the draft, versions and rollback, the audit log.
+"""Publishing the draft, versions and rollback (the audit log: bot.api.admin.audit).
 
 Publishing runs the same checks as `draftbot config import`: a draft that fails `check` is refused
 with the files and items named; one that evaluates worse than the active version on held-out data
@@ -107,15 +107,3 @@ def discard_draft(runtime: RuntimeDep, session: SessionDep, user: AdminWriterDep
     """Throw the draft's changes away: it starts over from the active version."""
     workspace.discard(session, user=user.user_id, now=runtime.clock())
     return RedirectResponse(f"{PAGE}?ok=discarded", status_code=303)
-
-
-@router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, runtime: RuntimeDep, session: SessionDep, user: AdminDep,
-               action: str | None = None) -> HTMLResponse:
-    """The newest entries (at most AUDIT_LIMIT), optionally of one action; an unknown action is a 400."""
-    known = not action or action in publishing.ACTIONS
-    chosen = action if action and known else None
-    rows = publishing.audit_rows(session, runtime.settings.timezone, action=chosen, limit=publishing.AUDIT_LIMIT)
-    return page(request, runtime, session, user, "audit.html", status_code=200 if known else 400, rows=rows,
-                actions=publishing.ACTIONS, action=chosen, limit=publishing.AUDIT_LIMIT,
-                error="" if known else "没有这种操作类型，下面显示全部记录。")
