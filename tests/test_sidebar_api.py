@@ -457,7 +457,7 @@ def test_jsapi_config_signs_this_page_with_the_agent_ticket(client: TestClient, 
     sign_in(client, fake, "zhangsan")
     config = client.get("/sidebar/api/jsapi-config", params={"url": url + "#top"}).json()
     assert config["corpid"] == CORP_ID and config["agentid"] == "1000002"
-    assert config["jsApiList"] == ["getCurExternalContact", "sendChatMessage"]
+    assert config["jsApiList"] == ["getCurExternalContact", "getCurExternalChat", "sendChatMessage"]
     plain = f"jsapi_ticket={AGENT_TICKET}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}&url={url}"
     assert config["signature"] == hashlib.sha1(plain.encode()).hexdigest()
     client.get("/sidebar/api/jsapi-config", params={"url": url})

@@ -59,6 +59,7 @@ class PullResult:
     outcomes: dict[str, int] = field(default_factory=dict)
     held: int = 0
     seq: int = 0
+    leased: bool = True  # False: another instance holds the lease and pulls
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -87,6 +88,7 @@ class ArchivePuller:
         result = PullResult()
         if not self._take_lease():
             log.debug("archive: another instance holds the lease")
+            result.leased = False
             return result
         try:
             source = self._open()
@@ -280,7 +282,7 @@ class ArchivePoller:
     def run_once(self) -> float:
         """One pull; returns how long to wait before the next one."""
         try:
-            self.puller.pull()
+            result = self.puller.pull()
         except ArchiveError as exc:
             self.failures += 1
             delay = min(self.max_backoff, self.first_backoff * 2.0 ** (self.failures - 1))
@@ -294,6 +296,8 @@ class ArchivePoller:
             log.exception("archive: pull failed, retrying in %.1f s", delay)
             return delay
         self.failures = 0
+        if not result.leased:  # another instance pulls, or one that died holds the lease until it ends
+            return min(self.poll_seconds, self.puller.lease_seconds)
         return self.poll_seconds
 
     def _run(self) -> None:

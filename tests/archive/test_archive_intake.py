@@ -29,11 +29,11 @@ def fake() -> Iterator[FakeWeCom]:
 
 
 def archive_app(database_url: str, fake_sdk: Path, keys: dict, fake: FakeWeCom, clock: FakeClock,
-                versions: tuple[int, ...] = (1, 2)) -> TestClient:
+                versions: tuple[int, ...] = (1, 2), public_url: str = "https://draftbot.example") -> TestClient:
     private = ",".join(f"{v}={keys[v][1]}" for v in versions)
     settings = make_settings(database_url, archive_sdk=str(fake_sdk), archive_secret="archive-secret",
                              archive_private_key=private, wecom_api_base=fake.base_url, wecom_timeout_seconds=2,
-                             archive_timeout_seconds=2, public_url="https://draftbot.example")
+                             archive_timeout_seconds=2, public_url=public_url)
     return TestClient(create_app(settings, clock=clock))
 
 
@@ -263,3 +263,29 @@ def test_a_customer_group_event_and_a_contact_event_are_acted_on(app: TestClient
                      wake_archive=None, customers=None, intake=None)
         session.commit()
         assert session.get(ArchiveRoom, "wrGroup2") is None
+
+
+def test_the_sidebar_shows_a_group_draft_in_its_group_only_and_opens_on_the_cards_draft(
+    database_url: str, fake_sdk: Path, archive_keys: dict, fake: FakeWeCom, clock: FakeClock, script: ArchiveScript,
+) -> None:
+    with archive_app(database_url, fake_sdk, archive_keys, fake, clock, public_url="") as app:  # signed in on testserver
+        runtime(app).worker.stop()
+        sidebar_group_draft(app, script, fake)
+
+
+def sidebar_group_draft(app: TestClient, script: ArchiveScript, fake: FakeWeCom) -> None:
+    from tests.test_sidebar_api import sign_in
+
+    fake.add_group_chat("wrGroup3", STAFF, staff={STAFF: "张三"}, customers=[CUSTOMER])
+    script.add(text_message(CUSTOMER, [STAFF], "你们几点开门？"))
+    script.add(text_message(CUSTOMER, [STAFF], "请问这个杯子多少钱？", room="wrGroup3"))
+    pull(app)
+    one_to_one, group = sorted(drafts(app), key=lambda d: d["id"])
+    sign_in(app, fake, STAFF, query=f"?draft={group['id']}&sdk=0")
+    in_chat = app.get("/sidebar/api/drafts", params={"customer_id": CUSTOMER}).json()
+    in_group = app.get("/sidebar/api/drafts", params={"room_id": "wrGroup3"}).json()
+    assert [d["id"] for d in in_chat] == [one_to_one["id"]]  # the group's draft is not offered in the 1:1 chat
+    assert [(d["id"], d["group"]) for d in in_group] == [(group["id"], True)]
+    assert app.get(f"/sidebar/api/drafts/{group['id']}").json()["room_id"] == "wrGroup3"
+    neither = app.get("/sidebar/api/drafts")
+    assert neither.status_code == 422 and "room_id" in neither.json()["detail"]

@@ -249,7 +249,7 @@ def test_staff_edit_a_draft_and_insert_it_into_the_chat(sidebar: Sidebar, server
     # The JS-SDK was configured for this very page with a signature from the app's agent ticket.
     config = page.evaluate("window.__agentConfig")
     assert config["corpid"] == CORP_ID and config["agentid"] == "1000002"
-    assert config["jsApiList"] == ["getCurExternalContact", "sendChatMessage"]
+    assert config["jsApiList"] == ["getCurExternalContact", "getCurExternalChat", "sendChatMessage"]
     plain = f"jsapi_ticket={AGENT_TICKET}&noncestr={config['nonceStr']}&timestamp={config['timestamp']}&url={page.url.split('#')[0]}"
     assert config["signature"] == hashlib.sha1(plain.encode()).hexdigest()
 

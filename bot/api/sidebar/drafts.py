@@ -36,7 +36,7 @@ import logging
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import inspect, select
+from sqlalchemy import and_, inspect, select
 from sqlalchemy.orm import Session
 
 from bot.api.deps import RuntimeDep, SessionDep
@@ -94,21 +94,39 @@ def _load(session: Session, draft_id: int, user: SidebarUser) -> Draft:
     return draft
 
 
-@router.get("/sidebar/api/drafts", response_model=list[DraftOut], tags=["sidebar"])
+@router.get("/sidebar/api/drafts", response_model=list[DraftOut], tags=["sidebar"],
+            responses={422: {"description": "neither or both of customer_id and room_id"}})
 def sidebar_drafts(
     session: SessionDep, runtime: RuntimeDep, user: SidebarUserDep,
-    customer_id: str = Query(min_length=1, max_length=128, description="the external userid of the open chat"),
+    customer_id: str | None = Query(None, min_length=1, max_length=128, description="the external userid of the open 1:1 chat"),
+    room_id: str | None = Query(None, min_length=1, max_length=128, description="the chatId of the open customer group"),
 ) -> list[DraftOut]:
-    """The customer's drafts waiting for this staff member (assigned to them or to nobody), newest first."""
+    """The open chat's drafts waiting for this staff member (assigned to them or to nobody), newest first.
+
+    A 1:1 chat (`customer_id`) shows that customer's drafts of their 1:1 chat; a customer group (`room_id`)
+    the drafts of that group: a group draft goes out only inside its group.
+    """
+    if (customer_id is None) == (room_id is None):
+        raise HTTPException(422, "请给出 customer_id（单聊的客户）或 room_id（客户群），只给一个")
+    chat = Draft.room_id == room_id if room_id is not None else and_(Draft.customer_id == customer_id, Draft.room_id.is_(None))
     query = (
         select(Draft)
-        .where(Draft.channel == CHANNEL, Draft.customer_id == customer_id,
+        .where(Draft.channel == CHANNEL, chat,
                Draft.status.in_([s.value for s in SHOWN]),
                visible_drafts(_principal(user)))
         .order_by(Draft.id.desc())
         .limit(20)
     )
     return [_out(runtime, session, d) for d in session.scalars(query)]
+
+
+@router.get("/sidebar/api/drafts/{draft_id}", response_model=DraftOut, tags=["sidebar"])
+def sidebar_draft(draft_id: int, session: SessionDep, runtime: RuntimeDep, user: SidebarUserDep) -> DraftOut:
+    """One draft (the one a card pointed to), so the page can say which chat it belongs to."""
+    draft = session.get(Draft, draft_id)
+    if draft is None or not may_see(draft, _principal(user)):
+        raise HTTPException(404, f"找不到草稿 {draft_id}（可能不归你处理）")
+    return _out(runtime, session, draft)
 
 
 def _as_if_sent(draft: Draft, text: str) -> Draft:

@@ -18,7 +18,7 @@ from bot.wecom.client import WeComClient
 
 router = APIRouter(tags=["sidebar"])
 
-JS_API_LIST = ("getCurExternalContact", "sendChatMessage")
+JS_API_LIST = ("getCurExternalContact", "getCurExternalChat", "sendChatMessage")
 
 
 def jsapi_signature(*, ticket: str, noncestr: str, timestamp: int, url: str) -> str:

@@ -10,7 +10,7 @@
 
   const $ = (id) => document.getElementById(id);
   const CSRF = document.body.dataset.csrf || "";
-  const JS_API_LIST = ["getCurExternalContact", "sendChatMessage"];
+  const JS_API_LIST = ["getCurExternalContact", "getCurExternalChat", "sendChatMessage"];
   const POLL_MS = 6000;
   const SDK_TIMEOUT_MS = 15000;
   const PENDING_KEY = "draftbot-sidebar-unrecorded";
@@ -157,6 +157,9 @@
 
   let wx = null;
   let customerId = null;
+  let roomId = null;   // a customer group (客户群) is open instead of a 1:1 chat
+  const focusId = Number(new URLSearchParams(window.location.search).get("draft")) || null;  // the card's draft
+  let focusDone = false;
 
   async function start() {
     clearError();
@@ -191,6 +194,21 @@
       return;
     }
     if (res.err_msg !== "getCurExternalContact:ok" || !res.userId) {
+      let chat = {};
+      try {
+        chat = await withTimeout(invoke(wx, "getCurExternalChat", {}), "getCurExternalChat");
+      } catch (err) { chat = {}; }
+      if (chat.err_msg === "getCurExternalChat:ok" && chat.chatId) {   // a customer group: its drafts go out here only
+        roomId = String(chat.chatId);
+        els.customer.textContent = "客户群";
+        els.customer.title = roomId;
+        els.refresh.hidden = false;
+        notice("loading", "正在加载草稿…");
+        await recordLeftovers();
+        await refresh();
+        schedule();
+        return;
+      }
       els.customer.textContent = "没有客户";
       notice("no-customer", "没有识别到当前客户",
         `请在与外部客户的单聊中打开（群聊、同事聊天里没有草稿）。企业微信返回：${sdkMessage(res)}`,
@@ -222,17 +240,39 @@
   }
 
   async function refresh() {
-    if (!customerId || refreshing) return;
+    if ((!customerId && !roomId) || refreshing) return;
     refreshing = true;
     try {
-      const drafts = await api("GET", "sidebar/api/drafts?customer_id=" + encodeURIComponent(customerId));
+      const chat = roomId ? "room_id=" + encodeURIComponent(roomId) : "customer_id=" + encodeURIComponent(customerId);
+      const drafts = await api("GET", "sidebar/api/drafts?" + chat);
       render(Array.isArray(drafts) ? drafts : []);
+      await focusCardDraft(drafts);
       if (errorFromPolling) clearError();
     } catch (err) {
       if (cards.size === 0) notice("error", "草稿加载失败", err.message, { label: "重试", run: refresh });
       else showError("刷新失败：" + err.message, true);
     } finally {
       refreshing = false;
+    }
+  }
+
+  /* The card in the app chat opened this page on one draft (?draft=): show it first, or say which chat it is in. */
+  async function focusCardDraft(drafts) {
+    if (!focusId || focusDone || !Array.isArray(drafts)) return;
+    focusDone = true;
+    const entry = cards.get(focusId);
+    if (entry) {
+      entry.node.classList.add("card-focus");
+      entry.node.dataset.focus = "true";
+      if (entry.node.scrollIntoView) entry.node.scrollIntoView({ block: "start" });
+      return;
+    }
+    try {
+      const d = await api("GET", `sidebar/api/drafts/${focusId}`);
+      const where = d.group ? "它属于一个客户群，请在那个客户群里打开侧边栏发送" : `它属于与 ${d.customer_name || d.customer_id} 的聊天，请在与该客户的聊天里打开侧边栏发送`;
+      showError(`卡片上的草稿 #${focusId} 不在当前聊天里：${where}。`);
+    } catch (err) {
+      showError(`卡片上的草稿 #${focusId}：${err.message}`);
     }
   }
 
@@ -255,7 +295,7 @@
       markGone(entry);
     }
     const named = drafts.find((d) => d.customer_name);
-    if (named) showCustomer(named.customer_name);
+    if (named && customerId) showCustomer(named.customer_name);
     const open = Array.from(cards.values()).some((e) => !e.done && !e.gone);
     if (open) hideNotice();
     else notice("empty", "暂无待回复的草稿", "客户发来新消息后，草稿会出现在这里（每几秒自动刷新）。");
@@ -305,8 +345,9 @@
 
     const [label, cls] = badgeFor(d);
     const badge = node.querySelector(".badge-status");
-    badge.textContent = label;
+    badge.textContent = d.group ? label + " · 客户群" : label;   // a group draft is sent in its group only
     badge.classList.add(cls);
+    if (d.group) node.dataset.group = "true";
     const time = node.querySelector(".card-time");
     time.textContent = when(d.created_at);
     time.title = when(d.created_at, { full: true });
@@ -433,7 +474,7 @@
       return;
     }
     entry.unrecorded = content;
-    session.set(PENDING_KEY, { customerId, draftId: entry.id, text: content });
+    session.set(PENDING_KEY, { customerId: customerId || roomId, draftId: entry.id, text: content });
     await record(entry, content);
   }
 
@@ -473,7 +514,7 @@
   /** An insert whose record failed before the page was closed: try once more. */
   async function recordLeftovers() {
     const left = session.get(PENDING_KEY);
-    if (!left || left.customerId !== customerId || typeof left.text !== "string") return;
+    if (!left || left.customerId !== (customerId || roomId) || typeof left.text !== "string") return;
     try {
       await api("POST", `sidebar/api/drafts/${left.draftId}/sent`, { text: left.text });
       session.drop(PENDING_KEY);
@@ -542,7 +583,7 @@
   let timer = null;
   function schedule(delay = POLL_MS) {
     clearTimeout(timer);
-    if (document.hidden || !customerId) return;
+    if (document.hidden || (!customerId && !roomId)) return;
     timer = setTimeout(async () => { await refresh(); schedule(); }, delay);
   }
   function scheduleSoon() { schedule(300); }
