@@ -65,9 +65,12 @@ def audit_list(
     zone = _settings().timezone
     filters = Filters(actor=actor, action=action, channel=channel, customer_id=customer, zone=zone,
                       since=_day(since, "--since"), until=_day(until, "--until"))
-    _, sessions = _database()
-    with sessions() as session:
-        found = events(session, filters, limit=limit)
+    engine, sessions = _database()
+    try:
+        with sessions() as session:
+            found = events(session, filters, limit=limit)
+    finally:
+        engine.dispose()
     if as_json:
         print(json.dumps([event_json(e) for e in found], ensure_ascii=False, indent=1))
         return
@@ -92,9 +95,12 @@ def audit_verify() -> None:
     """Check the hash chain from the first event; name the first broken one (exit code 1)."""
     from bot.services.audit import verify
 
-    _, sessions = _database()
-    with sessions() as session:
-        result = verify(session)
+    engine, sessions = _database()
+    try:
+        with sessions() as session:
+            result = verify(session)
+    finally:
+        engine.dispose()
     if result.ok:
         out.print(f"audit trail intact: {result.checked} events, chain unbroken", highlight=False)
         return
