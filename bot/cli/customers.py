@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from bot.cli.access import operator
 from bot.cli.common import _database, _fail, app, err, out
 from bot.errors import DraftbotError
 
@@ -18,16 +19,6 @@ app.add_typer(customer_app, name="customer")
 
 Channel = Annotated[str, typer.Argument(help="kf (微信客服), archive (staff's own chats) or demo")]
 CustomerId = Annotated[str, typer.Argument(help="the customer's id on that channel (external_userid)")]
-
-
-def _operator() -> str:
-    """Who runs the command, as the audit trail names them (the operating-system user)."""
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _checked(channel: str, customer_id: str) -> tuple[str, str]:
@@ -54,7 +45,7 @@ def export(
     engine, sessions = _database()
     try:
         with sessions() as session:
-            data = export_customer(session, channel, customer_id, actor=_operator(), role="admin", surface="cli",
+            data = export_customer(session, channel, customer_id, actor=operator(), role="admin", surface="cli",
                                    now=system_clock())
             session.commit()
     finally:
@@ -90,7 +81,7 @@ def delete(
     engine, sessions = _database()
     try:
         with sessions() as session:
-            deletion = erase_customer(session, channel, customer_id, actor=_operator(), role="admin", surface="cli",
+            deletion = erase_customer(session, channel, customer_id, actor=operator(), role="admin", surface="cli",
                                       now=system_clock())
     finally:
         engine.dispose()

@@ -11,13 +11,14 @@ import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from bot.api.admin.common import AdminDep, AdminWriterDep, page
+from bot.api.admin.common import AdminWriterDep, console_requires, page
 from bot.api.deps import RuntimeDep, SessionDep
 from bot.db.accounts import ConsoleUser
+from bot.drafts.access import Permission
 from bot.services import personal_data
 from bot.services.opt_outs import CHANNELS
 from bot.timefmt import local_time
@@ -28,6 +29,7 @@ BASE = "/admin/customers"
 SHOWN = 50  # messages listed on the page (the export holds all)
 CHANNEL_NAMES = {"kf": "微信客服（kf）", "archive": "员工的客户聊天（archive）", "demo": "演示（demo）"}
 Text = Annotated[str, Form()]
+CustomersDep = Annotated[ConsoleUser, Depends(console_requires(Permission.MANAGE_CUSTOMERS))]  # admins
 
 
 def _problem(channel: str, customer_id: str) -> str | None:
@@ -70,13 +72,13 @@ def _render(request: Request, runtime: Runtime, session: Session, user: ConsoleU
 
 
 @router.get("/customers", response_class=HTMLResponse)
-def customers_page(request: Request, runtime: RuntimeDep, session: SessionDep, user: AdminDep,
+def customers_page(request: Request, runtime: RuntimeDep, session: SessionDep, user: CustomersDep,
                    channel: str = "", customer_id: str = "") -> HTMLResponse:
     return _render(request, runtime, session, user, channel=channel[:16], customer_id=customer_id[:200])
 
 
 @router.get("/customers/delete", response_class=HTMLResponse)
-def confirm_page(request: Request, runtime: RuntimeDep, session: SessionDep, user: AdminDep,
+def confirm_page(request: Request, runtime: RuntimeDep, session: SessionDep, user: CustomersDep,
                  channel: str = "", customer_id: str = "") -> HTMLResponse:
     """The confirmation step: what will be deleted and what is kept, with the button that does it."""
     return _render(request, runtime, session, user, channel=channel[:16], customer_id=customer_id[:200], confirm=True)
