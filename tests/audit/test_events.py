@@ -20,7 +20,8 @@ from tests.console.conftest import make_account, sign_in as console_sign_in
 from tests.factories import FakeClock
 from tests.fake_wecom import FakeWeCom
 from tests.test_sidebar_api import archive_draft, sign_in as sidebar_sign_in
-from tests.test_staffchat import ADMIN, ASSIGNEE, customer_writes, draft, say, start, tap
+from tests.test_staffchat import ADMIN, ASSIGNEE, customer_writes, say, start, tap
+
 
 @pytest.fixture
 def fake() -> Iterator[FakeWeCom]:
