@@ -315,9 +315,12 @@ class ArchivePoller:
 def archive_health(session: Session, *, now: datetime) -> dict[str, Any]:
     """What /healthz and the console say about the archive: seq, last pull, last error, items held per key version."""
     state = session.get(ArchiveState, STATE_ID)
-    held = session.execute(select(ArchiveHeld.publickey_ver, ArchiveHeld.reason.startswith(MissingKey.PREFIX), func.count())
-                           .group_by(ArchiveHeld.publickey_ver, ArchiveHeld.reason.startswith(MissingKey.PREFIX))).all()
-    missing = sorted({int(version) for version, no_key, _ in held if no_key})
+    held = []
+    for no_key in (True, False):
+        reason = ArchiveHeld.reason.startswith(MissingKey.PREFIX)
+        held += [(int(version), no_key, int(count)) for version, count in session.execute(
+            select(ArchiveHeld.publickey_ver, func.count()).where(reason if no_key else ~reason).group_by(ArchiveHeld.publickey_ver))]
+    missing = sorted({version for version, no_key, _ in held if no_key})
     problems = []
     for version, no_key, count in sorted(held):
         if no_key:

@@ -47,7 +47,6 @@ ERRORS = {
     10010: "数据过期",
     10011: "证书错误",
 }
-RETRYABLE = frozenset({10001, 10002, 10003})  # worth another try soon; the others need someone to change something
 
 T = TypeVar("T")
 

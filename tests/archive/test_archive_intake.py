@@ -289,3 +289,31 @@ def sidebar_group_draft(app: TestClient, script: ArchiveScript, fake: FakeWeCom)
     assert app.get(f"/sidebar/api/drafts/{group['id']}").json()["room_id"] == "wrGroup3"
     neither = app.get("/sidebar/api/drafts")
     assert neither.status_code == 422 and "room_id" in neither.json()["detail"]
+
+
+def test_text_commands_for_an_archive_draft_say_where_it_is_sent_from(app: TestClient, script: ArchiveScript,
+                                                                      fake: FakeWeCom) -> None:
+    from tests.test_staffchat import post_callback
+    from tests.factories import app_text_xml
+
+    script.add(text_message(CUSTOMER, [STAFF], "你们几点开门？"))
+    pull(app)
+    [draft] = drafts(app)
+    for n, command in enumerate(("发", f"改 #{draft['id']} 我们十点开门", f"全文 #{draft['id']}")):
+        post_callback(app, app_text_xml(msg_id=f"cmd{n}", user=STAFF, content=command))
+        run_jobs(app)
+    answers = [c["body"]["text"]["content"] for c in fake.calls("message/send")
+               if c["body"].get("msgtype") == "text" and c["body"].get("touser") == STAFF]
+    assert len(answers) == 3 and all("在与客户的聊天里打开侧边栏发送" in a for a in answers)
+    assert not any("马上发给" in a for a in answers)
+    assert f"https://draftbot.example/sidebar?draft={draft['id']}" in answers[0]
+    assert drafts(app)[0]["status"] == "pending" and drafts(app)[0]["approved_by"] is None  # nothing recorded as approved
+
+
+def test_the_card_of_a_draft_answered_by_hand_says_so(app: TestClient, script: ArchiveScript, fake: FakeWeCom) -> None:
+    script.add(text_message(CUSTOMER, [STAFF], "你们几点开门？"))
+    pull(app)
+    script.add(text_message(STAFF, [CUSTOMER], "十点开门哦"))
+    pull(app)
+    updates = fake.calls("message/update_template_card")
+    assert [u["body"]["button"]["replace_name"] for u in updates] == ["已人工回复"]
