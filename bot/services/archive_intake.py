@@ -29,7 +29,7 @@ from bot.drafts.lifecycle import OPEN, Status
 from bot.drafts.pipeline import Inbound, Pipeline
 from bot.errors import WeComError
 from bot.nlu.clauses import asked_intents
-from bot.services.decisions import announce, moved
+from bot.services.decisions import Decider, announce, moved, record_decision
 from bot.services.intake import store_inbound
 from bot.services.storable import UnstorableMessage
 from bot.wecom.archive import ArchiveMessage, is_external
@@ -144,6 +144,8 @@ class ArchiveIntake:
             if moved(session, draft, status=Status.ANSWERED_MANUALLY.value, final_text=message.text[:4096],
                      decided_at=now, updated_at=now):
                 announce(session, draft, now=now)
+                record_decision(session, draft, by=Decider(user=message.sender, role="staff", surface="worker"),
+                                action="answered_manually", now=now, text=message.text)
                 closed += 1
                 log.info("draft %s answered by %s by hand in the chat", draft.id, message.sender)
         return closed
