@@ -23,7 +23,7 @@
     ├── SandboxFailed          the template preview's child process gave no answer (bot.console.template_sandbox)
     └── ConsoleAccess          the admin console's sign-in flow (bot.api.admin.common)
         ├── SignInRequired         no session: go to the sign-in page
-        ├── NotAdmin               a signed-in account without the admin role
+        ├── NotAdmin               a signed-in account whose role may not open the page
         └── CsrfFailed             a write without the session's CSRF token
 
 The web layer also raises BodyTimedOut (bot.api.body_timeout), a DraftbotError that is Starlette's

@@ -6,6 +6,10 @@ its write lock (`UPDATE audit_head SET last_id = last_id WHERE id = 1`), reads t
 inserts the event, computes its hash and moves the head. So parallel requests, in threads or in
 instances sharing PostgreSQL, always make one unbroken chain.
 
+The head's lock is held until the caller commits, so call `record` after the rows the event is about
+are changed (locked) in the transaction, and commit soon: a transaction that took the head first and
+then waits for a row another one holds would deadlock with it.
+
 An event's hash covers everything but the redactable fields (`customer_id`, `text`, `redacted_at`):
 redacting a customer (`redact_customer`) keeps the chain whole, and `verify` still checks that a
 remaining text matches `text_sha256` and a remaining customer id matches `customer_key`.
