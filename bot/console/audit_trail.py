@@ -89,6 +89,10 @@ def _details(event: AuditLog) -> tuple[list[str], list[tuple[str, str]]]:
         lines.append(f"说明：{detail['note']}")
     if event.action == "inbox_dismiss":
         lines.append(f"待学习：「{event.text}」不是任何意图，已忽略" if event.text is not None else str(detail.get("what", "")))
+    elif event.action == "edit" and event.text is not None:
+        lines.append(event.text)
+    elif event.action == "edit" and event.redacted_at is not None:
+        lines.append("（内容已按个人信息删除或保留期限清除）")
     elif detail.get("what"):
         lines.append(str(detail["what"]))
     files = _files_line(detail)

@@ -72,8 +72,9 @@ def save(session: Session, files: ConfigFiles, *, user: str, what: str, now: dat
         row.files = dict(files.files)
         row.updated_by = user
         row.updated_at = now
+        # `what` may quote a customer's words (an example taken from the learning inbox): it is the event's redactable text
         audit.record(session, actor=user, role="admin", surface="console", action="edit", subject="config:draft", now=now,
-                     detail={"what": what, "base_version": row.base_version, **files.changes_from(before)})
+                     text=what, detail={"base_version": row.base_version, **files.changes_from(before)})
     session.commit()
     return load(session, now)
 

@@ -32,7 +32,7 @@ def last_edit(admin: Admin) -> str:
     with runtime(admin.client).sessions() as session:
         entry = configuration.audit_entries(session, limit=1)[0]
         assert isinstance(entry, AuditLog) and entry.action == "edit" and entry.actor == "lin"
-        return entry.detail["what"]
+        return entry.text or ""
 
 
 def test_the_list_shows_every_intent_with_counts_and_where_f1_comes_from(admin: Admin) -> None:

@@ -24,7 +24,7 @@ def draft_files(client: TestClient) -> dict[str, str]:
 
 def audit_whats(client: TestClient) -> list[str]:
     with runtime(client).sessions() as session:
-        return [row.detail.get("what") for row in session.scalars(select(AuditLog).where(AuditLog.action == "edit"))]
+        return [row.text for row in session.scalars(select(AuditLog).where(AuditLog.action == "edit"))]
 
 
 def persona_form(**changes: str) -> dict[str, str]:

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import pytest
-
 from tests.conftest import bearer, runtime
 from tests.console.conftest import make_account, sign_in
 from tests.factories import FakeClock
 from tests.personal_data.helpers import CUSTOMER, SECOND, WORDS, converse, found_in_columns, start
 
 
-@pytest.mark.xfail(strict=True, reason="the console's configuration edits quote the example in the audit event's detail "
-                   "(bot/console/intent_editing.py Edit.what), which the hash covers and deletion cannot redact; "
-                   "the quote belongs in the event's text")
 def test_an_example_added_from_the_inbox_goes_with_the_customer(database_url: str) -> None:
     client = start(database_url, FakeClock(datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)))
     try:
