@@ -90,9 +90,7 @@ def _details(event: AuditLog) -> tuple[list[str], list[tuple[str, str]]]:
     if event.action == "inbox_dismiss":
         lines.append(f"待学习：「{event.text}」不是任何意图，已忽略" if event.text is not None else str(detail.get("what", "")))
     elif event.action == "edit" and event.text is not None:
-        lines.append(event.text)
-    elif event.action == "edit" and event.redacted_at is not None:
-        lines.append("（内容已按个人信息删除或保留期限清除）")
+        lines.append(event.text)  # what changed, e.g. 意图 x：添加例句「…」
     elif detail.get("what"):
         lines.append(str(detail["what"]))
     files = _files_line(detail)
@@ -133,8 +131,8 @@ def _details(event: AuditLog) -> tuple[list[str], list[tuple[str, str]]]:
         if value not in (None, "", []) and action not in ("refused",):
             shown = "、".join(map(str, value)) if isinstance(value, list) else str(value)
             lines.append(f"{label}：{shown}")
-    if event.text is not None and action != "inbox_dismiss":
-        lines.append(f"文字：「{event.text}」")
+    if event.text is not None and action not in ("inbox_dismiss", "edit"):
+        lines.append(f"原因：{event.text}" if action == "rejected" else f"文字：「{event.text}」")
     elif event.redacted_at is not None:
         lines.append("文字已按客户资料删除或保留期限清除")
     return lines, badges

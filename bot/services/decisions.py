@@ -158,7 +158,8 @@ class DraftDecisions:
         else:
             raise TransitionError(f"草稿 {draft.id} 正在被别人处理，请刷新后再试")
         announce(session, draft, now=now)
-        record_decision(session, draft, by=by, action="rejected", now=now, detail={"reason": reason or ""})
+        # the reason is staff's words about the customer: the event's redactable text
+        record_decision(session, draft, by=by, action="rejected", text=reason or None, now=now)
         self._count("rejected")
         log.info("draft %s rejected by %s (%s)", draft.id, by.user, by.surface)
         return True
